@@ -1,0 +1,46 @@
+"""Scaffold a new edgeforge project: specs/, params.yaml, dvc.yaml, git and DVC with Hydra on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from edgeforge.errors import UserError
+from edgeforge.spec.compose import compose, validate, write_params
+from edgeforge.templates import project_template
+
+GITIGNORE = "/build/*\n!/build/.gitkeep\n__pycache__/\n/outputs/\n/multirun/\n"
+
+
+def init_project(directory: str | Path, *, git: bool = True) -> Path:
+    """Create `directory` as a project that validates and builds straight away."""
+    root = Path(directory)
+    if root.exists() and any(root.iterdir()):
+        raise UserError(f"{root}: directory is not empty; choose a new directory")
+    template = project_template()
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template / "specs", root / "specs")
+    shutil.copy2(template / "dvc.yaml", root / "dvc.yaml")
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    composition = compose(root / "specs")
+    validate(composition)
+    write_params(composition.config, root / "params.yaml")
+    if git:
+        _run(["git", "init", "-q"], root)
+    _run([sys.executable, "-m", "dvc", "init", "-q"] + ([] if git else ["--no-scm"]), root)
+    enable_dvc_hydra(root)
+    return root
+
+
+def enable_dvc_hydra(root: Path) -> None:
+    """Let `dvc exp run -S` compose specs/ the way `edgeforge compose` does."""
+    for key, value in (("hydra.enabled", "true"), ("hydra.config_dir", "specs"), ("hydra.config_name", "config")):
+        _run([sys.executable, "-m", "dvc", "config", key, value], root)
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise UserError(f"`{' '.join(command)}` failed in {cwd}: {result.stderr.strip()}")

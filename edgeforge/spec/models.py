@@ -1,0 +1,241 @@
+"""The spec: one root model (`Spec`) with a section per concern (DESIGN §2)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+
+from edgeforge.spec.base import StrictModel
+from edgeforge.spec.device import Device, Runtime
+
+QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
+QUANT_MODES: tuple[str, ...] = QuantMode.__args__
+INTEGER_MODES = ("int8", "int16x8")  # full-integer modes: the only ones QAT is meaningful for
+TFLM_MODES = ("float32", "int8", "int16x8")  # TFLite Micro cannot allocate float16 or hybrid models
+
+Format = Literal["tflite", "tflm_c", "onnx", "coreml", "tensorrt"]
+FORMATS_BY_RUNTIME: dict[str, tuple[str, ...]] = {
+    "tflite": ("tflite",),
+    "tflite-micro": ("tflite", "tflm_c"),
+    "onnxruntime": ("onnx",),
+    "coreml": ("coreml",),
+    "tensorrt": ("tensorrt", "onnx"),
+}
+Objective = Literal["max_accuracy", "min_latency", "min_flash", "min_ram", "min_energy", "min_model_size"]
+
+
+class Project(StrictModel):
+    name: str = Field(description="project name, used in bundle manifests")
+    seed: int = Field(0, description="seed for data split, weight init and training")
+
+
+class Dataset(StrictModel):
+    name: Literal["digits", "npz", "csv"] = Field(
+        description="digits (built into scikit-learn) | npz (arrays x, y) | csv (features + label column)"
+    )
+    path: str | None = Field(None, description="data file for npz/csv, relative to the project root")
+    label_column: str = Field("label", description="csv only: the column holding the class label")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out share for final accuracy")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="share of the rest used for early checks")
+
+    @model_validator(mode="after")
+    def _check_path(self) -> Dataset:
+        if self.name in ("npz", "csv") and not self.path:
+            raise ValueError(f"dataset '{self.name}' needs 'path' (the data file to load)")
+        return self
+
+
+class ModelSpec(StrictModel):
+    name: Literal["tiny_cnn", "ds_cnn", "mlp"] = Field(
+        description="architecture from the registry (edgeforge/models)"
+    )
+    width: float = Field(1.0, gt=0, le=1, description="channel multiplier of the base model, in (0, 1]")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")
+
+
+class Train(StrictModel):
+    epochs: PositiveInt = Field(description="epochs to train the base model")
+    batch_size: PositiveInt = Field(64, description="mini-batch size")
+    learning_rate: PositiveFloat = Field(0.001, description="Adam learning rate")
+
+
+class Space(StrictModel):
+    width: list[float] = Field([1.0], min_length=1, description="student widths; < 1.0 means distillation")
+    sparsity: list[float] = Field([0.0], min_length=1, description="magnitude-pruning targets, in [0, 1)")
+    clusters: list[int] = Field([0], min_length=1, description="weight-clustering centroids; 0 = off")
+    qat: list[bool] = Field([False], min_length=1, description="quantization-aware training")
+    quantization: list[QuantMode] = Field(
+        ["float32"], min_length=1, description="post-training quantization modes"
+    )
+
+    @field_validator("width")
+    @classmethod
+    def _check_width(cls, values: list[float]) -> list[float]:
+        for value in values:
+            if not 0 < value <= 1:
+                raise ValueError(f"width {value} is out of range; widths are in (0, 1]")
+        return values
+
+    @field_validator("sparsity")
+    @classmethod
+    def _check_sparsity(cls, values: list[float]) -> list[float]:
+        for value in values:
+            if not 0 <= value < 1:
+                raise ValueError(f"sparsity {value} is out of range; sparsity is in [0, 1)")
+        return values
+
+    @field_validator("clusters")
+    @classmethod
+    def _check_clusters(cls, values: list[int]) -> list[int]:
+        for value in values:
+            if value != 0 and not 2 <= value <= 256:
+                raise ValueError(f"clusters {value} is out of range; use 0 (off) or 2..256")
+        return values
+
+    @model_validator(mode="after")
+    def _check_qat(self) -> Space:
+        if self.qat == [True] and not any(mode in INTEGER_MODES for mode in self.quantization):
+            raise ValueError(
+                "qat: [true] with only float quantization modes is pointless: QAT simulates integer "
+                "inference; add int8 or int16x8 to quantization, or set qat: [false]"
+            )
+        return self
+
+
+class Budget(StrictModel):
+    max_trainings: PositiveInt | None = Field(None, description="stop training new models after this many")
+    max_seconds: PositiveFloat | None = Field(None, description="stop starting new work after this long")
+
+
+class Distillation(StrictModel):
+    temperature: PositiveFloat = Field(4.0, description="softmax temperature of the teacher's soft targets")
+    soft_weight: float = Field(0.7, ge=0, le=1, description="weight of the soft loss; 1 - it weighs labels")
+
+
+class Search(StrictModel):
+    strategy: Literal["auto", "exhaustive", "multi_fidelity", "tpe"] = Field(
+        "auto", description="auto = exhaustive for small spaces, multi-fidelity above a threshold"
+    )
+    executor: Literal["local", "dask"] = Field("local", description="where candidates are evaluated")
+    dask_address: str | None = Field(None, description="scheduler address for executor: dask")
+    budget: Budget = Field(default_factory=Budget)
+    finetune_epochs: PositiveInt = Field(4, description="epochs of each prune/cluster/QAT fine-tune")
+    distill: Distillation = Field(default_factory=Distillation)
+    eval_samples: PositiveInt | None = Field(
+        None, description="evaluate on at most this many held-out samples (default: all)"
+    )
+    space: Space = Field(default_factory=Space)
+
+    @model_validator(mode="after")
+    def _check_dask(self) -> Search:
+        if self.executor == "dask" and not self.dask_address:
+            raise ValueError("executor 'dask' needs dask_address, e.g. tcp://127.0.0.1:8786")
+        return self
+
+
+class Constraints(StrictModel):
+    ram_kb: PositiveFloat | None = Field(None, description="tensor arena (RAM) limit, KiB")
+    flash_kb: PositiveFloat | None = Field(None, description="model + runtime code limit, KiB")
+    latency_ms: PositiveFloat | None = Field(None, description="predicted latency per inference, ms")
+    energy_mj: PositiveFloat | None = Field(None, description="energy per inference, mJ")
+    avg_power_mw: PositiveFloat | None = Field(None, description="average power at inference_hz, mW")
+    inference_hz: PositiveFloat | None = Field(None, description="inference rate for avg_power_mw, Hz")
+    min_accuracy: float | None = Field(None, ge=0, le=1, description="accuracy in the runtime, at least")
+    max_accuracy_drop: float | None = Field(
+        None, ge=0, le=1, description="accuracy loss against the base model, at most"
+    )
+
+    @model_validator(mode="after")
+    def _check_power(self) -> Constraints:
+        if self.avg_power_mw is not None and self.inference_hz is None:
+            raise ValueError("avg_power_mw needs inference_hz (how often the model runs)")
+        return self
+
+
+class Target(StrictModel):
+    device: Device = Field(description="device preset, picked with `device@targets.<T>.device: <name>`")
+    runtime: Runtime = Field(description="runtime the model is verified and selected in")
+    formats: list[Format] = Field(["tflite"], min_length=1, description="artifacts to export")
+    constraints: Constraints = Field(default_factory=Constraints)
+    objective: Objective = Field("max_accuracy", description="how the feasible candidates are ranked")
+    quantization: list[QuantMode] | None = Field(
+        None, description="restrict this target to these PTQ modes (default: every mode the runtime runs)"
+    )
+
+    @model_validator(mode="after")
+    def _check_against_device(self) -> Target:
+        device = self.device
+        if self.runtime not in device.runtimes:
+            raise ValueError(
+                f"runtime '{self.runtime}' does not run on {device.name}; "
+                f"choose one of: {', '.join(device.runtimes)}"
+            )
+        for fmt in self.formats:
+            loaders = [r for r in device.runtimes if fmt in FORMATS_BY_RUNTIME[r]]
+            if not loaders:
+                usable = sorted({f for r in device.runtimes for f in FORMATS_BY_RUNTIME[r]})
+                raise ValueError(
+                    f"format '{fmt}' cannot be loaded by any runtime of {device.name} "
+                    f"({', '.join(device.runtimes)}); formats these load: {', '.join(usable)}"
+                )
+        if not set(self.formats) & set(FORMATS_BY_RUNTIME[self.runtime]):
+            raise ValueError(
+                f"runtime '{self.runtime}' loads none of formats {self.formats}; "
+                f"add one of: {', '.join(FORMATS_BY_RUNTIME[self.runtime])}"
+            )
+        for key, device_kb in (("ram_kb", device.ram_kb), ("flash_kb", device.flash_kb)):
+            limit = getattr(self.constraints, key)
+            if limit is not None and limit > device_kb:
+                raise ValueError(
+                    f"constraints.{key} = {limit:g} exceeds what {device.name} has ({device_kb:g}); "
+                    f"use at most {device_kb:g}"
+                )
+        if device.int8_only and self.quantization:
+            floats = [mode for mode in self.quantization if mode != "int8"]
+            if floats:
+                raise ValueError(
+                    f"{device.name} only runs int8 models but quantization asks for {floats}; "
+                    "use quantization: [int8]"
+                )
+        return self
+
+
+class Spec(StrictModel):
+    """The composed, validated spec: what params.yaml holds."""
+
+    project: Project
+    dataset: Dataset
+    model: ModelSpec
+    train: Train
+    search: Search = Field(default_factory=Search)
+    targets: dict[str, Target] = Field(min_length=1, description="named deployment targets")
+
+    @field_validator("targets")
+    @classmethod
+    def _check_target_names(cls, targets: dict[str, Target]) -> dict[str, Target]:
+        for name in targets:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"target name '{name}' must be letters, digits, '_' or '-'")
+        return targets
+
+    @model_validator(mode="after")
+    def _check_modes_per_target(self) -> Spec:
+        for name, target in self.targets.items():
+            if not self.modes_for(name):
+                raise ValueError(
+                    f"targets.{name}: no quantization mode in search.space.quantization "
+                    f"{self.search.space.quantization} runs on runtime '{target.runtime}'"
+                    + (" (the device is int8-only); add int8" if target.device.int8_only else "")
+                )
+        return self
+
+    def modes_for(self, target_name: str) -> list[str]:
+        """PTQ modes of the search space that this target can run."""
+        target = self.targets[target_name]
+        modes = [m for m in self.search.space.quantization if target.quantization is None or m in target.quantization]
+        if target.runtime == "tflite-micro":
+            modes = [m for m in modes if m in TFLM_MODES]
+        if target.device.int8_only:
+            modes = [m for m in modes if m == "int8"]
+        return modes

@@ -1,0 +1,42 @@
+"""Device presets on disk: the project's specs/device/, else the ones edgeforge ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from edgeforge.errors import SpecError, UserError
+from edgeforge.spec.device import Device
+from edgeforge.spec.diagnostics import did_you_mean
+from edgeforge.templates import project_template
+
+
+def preset_dir(specs_dir: str | Path = "specs") -> Path:
+    local = Path(specs_dir) / "device"
+    return local if local.is_dir() else project_template() / "specs" / "device"
+
+
+def preset_names(specs_dir: str | Path = "specs") -> list[str]:
+    return sorted(path.stem for path in preset_dir(specs_dir).glob("*.yaml"))
+
+
+def load_preset(name: str, specs_dir: str | Path = "specs") -> Device:
+    path = preset_dir(specs_dir) / f"{name}.yaml"
+    if not path.is_file():
+        names = preset_names(specs_dir)
+        hint = did_you_mean(name, names)
+        raise UserError(f"unknown device '{name}'; {hint + ' ' if hint else ''}valid: {', '.join(names)}")
+    try:
+        return Device.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as error:
+        problems = [
+            f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        ]
+        raise SpecError(problems) from None
+
+
+def load_presets(specs_dir: str | Path = "specs") -> list[Device]:
+    return [load_preset(name, specs_dir) for name in preset_names(specs_dir)]
