@@ -20,6 +20,7 @@ COMMANDS = [
     "compose",
     "schema",
     "devices",
+    "stage",
 ]
 
 

@@ -21,7 +21,8 @@ def run(args) -> int:
     from rich.table import Table
 
     table = Table(title="edgeforge device presets")
-    for column in ("name", "class", "cpu", "clock MHz", "RAM KiB", "flash KiB", "runtimes", "sources"):
+    table.add_column("name", no_wrap=True)
+    for column in ("class", "cpu", "clock MHz", "RAM KiB", "flash KiB", "runtimes", "sources"):
         table.add_column(column, justify="right" if "KiB" in column or "MHz" in column else "left")
     for d in devices:
         table.add_row(

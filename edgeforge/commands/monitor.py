@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser("monitor", help="compare inference telemetry with the bundle's drift reference (PSI)")
+    parser.add_argument("telemetry", help="telemetry file (JSON lines) written by edgeforge.bundle.telemetry")
+    parser.add_argument("--target", required=True, help="target whose bundle holds the drift reference")
+    parser.add_argument("--build-dir", default="build", help="build directory (default: build); the bundle is targets/<T>/bundle/")
+    parser.add_argument("--bundle", help="bundle directory to use instead, e.g. INSTALL_DIR/current on a device")
+    parser.add_argument("--threshold", type=float, default=0.25, help="PSI above which the exit status is 1 (default: 0.25)")
+    parser.add_argument("--plot", help="PNG to write (default: <telemetry>.drift.png)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def run(args) -> int:
+    from edgeforge.bundle.package import read_manifest
+    from edgeforge.bundle.telemetry import read_telemetry
+    from edgeforge.errors import UserError
+    from edgeforge.monitor.drift import compare
+    from edgeforge.monitor.plot import plot_drift
+
+    bundle_dir = Path(args.bundle) if args.bundle else Path(args.build_dir) / "targets" / args.target / "bundle"
+    reference = read_manifest(bundle_dir).get("drift_reference")
+    if not reference:
+        raise UserError(f"{bundle_dir}: the bundle has no drift reference")
+    telemetry = read_telemetry(args.telemetry, target=args.target)
+    try:
+        report = compare(reference, telemetry.features, telemetry.classes, threshold=args.threshold)
+    except ValueError as error:
+        raise UserError(f"{args.telemetry}: {error}") from None
+    plot_path = plot_drift(report, Path(args.plot or f"{args.telemetry}.drift.png"), title=args.target)
+
+    if args.json:
+        payload = {
+            "target": args.target,
+            "verdict": report.verdict,
+            "max_psi": report.max_psi,
+            "threshold": report.threshold,
+            "samples": report.samples,
+            "output_psi": report.output_psi,
+            "feature_psi": report.feature_psi,
+            "latency_ms": telemetry.latency_summary(),
+            "plot": str(plot_path),
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        print(f"{args.target}: {report.verdict} (max PSI {report.max_psi:.3f}, threshold {report.threshold}) over {report.samples} samples")
+        if report.output_psi is not None:
+            print(f"  output distribution PSI {report.output_psi:.3f}")
+        for name, value in report.worst_features(5):
+            print(f"  {name:>10}  PSI {value:.3f}")
+        latency = telemetry.latency_summary()
+        if latency:
+            print(f"  latency ms p50 {latency['p50']}  p95 {latency['p95']}  max {latency['max']}")
+        print(f"plot: {plot_path}")
+    return 1 if report.verdict == "drift" else 0

@@ -1,0 +1,227 @@
+"""Train, convert and measure candidates, each step memoized by the hash of what it depends on.
+
+Three memo kinds, each reused by everything that shares its inputs:
+- trained:   a training recipe (width, sparsity, clusters, qat) applied to the base model;
+- converted: a trained model through one PTQ mode → .tflite bytes and weight statistics;
+- measured:  .tflite bytes run in one runtime on the held-out split → accuracy (and TFLM's arena).
+Per-device costs (latency, energy, flash) are analytic and recomputed: they cost microseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from edgeforge.data import Splits
+from edgeforge.errors import BuildError
+from edgeforge.search.candidates import Candidate, TrainingRecipe
+from edgeforge.search.memo import Memo, hash_of
+from edgeforge.spec.models import Spec, Target
+
+# The code whose behaviour is baked into memo entries: changing it invalidates them.
+CODE_PACKAGES = ("passes", "models", "evaluate", "data")
+VERSIONED_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "tflite-micro")
+
+
+def code_version() -> str:
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    digest.update((root / "tfcompat.py").read_bytes())
+    for dependency in VERSIONED_DEPENDENCIES:
+        try:
+            digest.update(f"{dependency}=={metadata.version(dependency)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    return digest.hexdigest()[:16]
+
+
+def weights_fingerprint(model) -> str:
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Stats:
+    trained: int = 0
+    converted: int = 0
+    measured: int = 0
+    train_epochs: dict[str, int] = field(default_factory=dict)
+
+
+class Evaluator:
+    """Everything the search needs to turn a candidate into measured metrics."""
+
+    def __init__(self, spec: Spec, splits: Splits, base_model, memo: Memo):
+        self.spec = spec
+        self.splits = splits
+        self.base_model = base_model
+        self.memo = memo
+        self.stats = Stats()
+        self._base_key = hash_of(
+            weights_fingerprint(base_model), splits.fingerprint(), code_version(), spec.model.name, spec.project.seed
+        )
+        self._models: dict[tuple, object] = {}
+        samples = spec.search.eval_samples
+        self.x_eval = splits.x_test[:samples] if samples else splits.x_test
+        self.y_eval = splits.y_test[:samples] if samples else splits.y_test
+
+    # -- training ------------------------------------------------------------------------------
+    def trained_key(self, recipe: TrainingRecipe, epochs: int | None = None) -> str:
+        return hash_of(self._base_key, recipe.config(), self._training_settings(epochs))
+
+    def _training_settings(self, epochs: int | None) -> dict:
+        search = self.spec.search
+        return {
+            "finetune_epochs": epochs or search.finetune_epochs,
+            "distill": search.distill.model_dump(),
+            "train": self.spec.train.model_dump(),
+        }
+
+    def trained(self, recipe: TrainingRecipe, epochs: int | None = None):
+        """(model, record) for a recipe; trains only on a memo miss."""
+        if recipe.is_base:
+            return self.base_model, {"train_seconds": 0.0, "epochs": 0}
+        key = self.trained_key(recipe, epochs)
+        if (recipe, key) in self._models:
+            return self._models[(recipe, key)]
+        from edgeforge.passes.io import load_trained
+
+        folder = self.memo.entry("trained", key)
+        if folder is None:
+            folder = self.memo.store("trained", key, lambda out: self._train(recipe, epochs, out))
+            self.stats.trained += 1
+        record = json.loads((folder / "record.json").read_text())
+        result = (load_trained(folder / "model.h5"), record)
+        self._models[(recipe, key)] = result
+        return result
+
+    def _train(self, recipe: TrainingRecipe, epochs: int | None, out: Path) -> dict:
+        from edgeforge.passes import TrainContext
+        from edgeforge.passes.chain import apply_training_passes, passes_for
+        from edgeforge.passes.io import save_trained
+        from edgeforge.tfcompat import seed_everything
+
+        seed_everything(self.spec.project.seed)
+        config = Candidate(**recipe.config()).config()
+        passes = [(name, cfg) for name, cfg in passes_for(config) if name != "ptq"]
+        finetune_epochs = epochs or self.spec.search.finetune_epochs
+        context = TrainContext(
+            splits=self.splits,
+            teacher=self.base_model,
+            epochs=finetune_epochs,
+            batch_size=self.spec.train.batch_size,
+            learning_rate=self.spec.train.learning_rate,
+            seed=self.spec.project.seed,
+            model_name=self.spec.model.name,
+            distill_epochs=self.spec.train.epochs if epochs is None else epochs,
+        )
+        model, seconds = apply_training_passes(self.base_model, passes, context)
+        save_trained(model, out / "model.h5")
+        return {"train_seconds": round(seconds, 3), "epochs": finetune_epochs, "passes": [n for n, _ in passes]}
+
+    # -- conversion ----------------------------------------------------------------------------
+    def converted(self, candidate: Candidate, epochs: int | None = None) -> tuple[bytes, dict]:
+        """(.tflite bytes, record with weight statistics) for a candidate."""
+        key = hash_of(self.trained_key(candidate.training, epochs), candidate.quantization)
+        folder = self.memo.entry("converted", key)
+        if folder is None:
+            model, train_record = self.trained(candidate.training, epochs)
+            folder = self.memo.store("converted", key, lambda out: self._convert(candidate, model, train_record, out))
+            self.stats.converted += 1
+        return (folder / "model.tflite").read_bytes(), json.loads((folder / "record.json").read_text())
+
+    def _convert(self, candidate: Candidate, model, train_record: dict, out: Path) -> dict:
+        from edgeforge.cost.weights import compressed_bytes, weight_stats
+        from edgeforge.passes.ptq import PostTrainingQuantization
+
+        started = time.perf_counter()
+        model_bytes = PostTrainingQuantization({"mode": candidate.quantization}).convert(model, self.splits.x_train)
+        (out / "model.tflite").write_bytes(model_bytes)
+        return {
+            "sha256": hashlib.sha256(model_bytes).hexdigest(),
+            "model_bytes": len(model_bytes),
+            "compressed_bytes": compressed_bytes(model_bytes),
+            **weight_stats(model_bytes),
+            "train_seconds": train_record["train_seconds"],
+            "epochs": train_record["epochs"],
+            "convert_seconds": round(time.perf_counter() - started, 3),
+        }
+
+    # -- measurement in the real runtime -------------------------------------------------------
+    def measured(self, model_bytes: bytes, runtime: str) -> dict:
+        """Accuracy on the held-out split in `runtime` (+ the measured arena for TFLite Micro)."""
+        key = hash_of(hashlib.sha256(model_bytes).hexdigest(), runtime, self.splits.fingerprint(), code_version(), len(self.y_eval))
+        record = self.memo.record("measured", key)
+        if record is None:
+            self.memo.store("measured", key, lambda out: self._measure(model_bytes, runtime))
+            self.stats.measured += 1
+            record = self.memo.record("measured", key)
+            self.memo.hits -= 1  # reading back what we just wrote is not a hit
+        return record
+
+    def _measure(self, model_bytes: bytes, runtime: str) -> dict:
+        from edgeforge.evaluate import evaluate_model
+
+        result = evaluate_model(model_bytes, self.x_eval, self.y_eval, runtime)
+        record = {"accuracy": result.accuracy, "samples": result.samples}
+        if runtime == "tflite-micro":
+            from edgeforge.cost.arena import measure_arena_bytes
+
+            record["arena_bytes"] = measure_arena_bytes(model_bytes)
+        return record
+
+    # -- per-target metrics --------------------------------------------------------------------
+    def target_metrics(self, candidate: Candidate, target: Target, base_accuracy: float) -> dict:
+        """Every metric of the candidate on the target's device and runtime."""
+        from edgeforge.cost.profile import profile_model
+
+        model_bytes, record = self.converted(candidate)
+        measured = self.measured(model_bytes, target.runtime)
+        profile = profile_model(
+            model_bytes,
+            target.device,
+            target.runtime,
+            inference_hz=target.constraints.inference_hz,
+            measured_arena_bytes=measured.get("arena_bytes"),
+        )
+        metrics = {
+            "accuracy": measured["accuracy"],
+            "accuracy_drop": round(base_accuracy - measured["accuracy"], 6),
+            "model_bytes": record["model_bytes"],
+            "compressed_bytes": record["compressed_bytes"],
+            "weight_sparsity": record["weight_sparsity"],
+            "max_unique_weights": record["max_unique_weights"],
+            "train_seconds": record["train_seconds"],
+            "epochs": record["epochs"],
+            "params": profile["params"],
+            "macs": profile["macs"],
+            "flash_bytes": profile["flash_bytes"],
+            "arena_bytes": profile["arena_bytes"],
+            "arena_source": profile["arena_source"],
+            "latency_ms": profile["latency_ms"],
+            "energy_mj": profile["energy_mj"],
+        }
+        if "avg_power_mw" in profile:
+            metrics["avg_power_mw"] = profile["avg_power_mw"]
+        return metrics
+
+
+def check_for_failure(call):
+    """Run `call`, turning a build failure into (None, reason) so the search goes on."""
+    try:
+        return call(), None
+    except BuildError as error:
+        return None, str(error)

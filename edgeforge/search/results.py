@@ -1,0 +1,61 @@
+"""Write the search's outputs: one file per target (so targets invalidate separately) + summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from edgeforge.search.engine import SearchResult
+from edgeforge.search.evaluator import Evaluator
+from edgeforge.atomic import write_json
+
+
+def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, final: Path = Path("build/search")) -> dict:
+    """Write into `out` (a staging folder that becomes `final`); paths inside point at `final`."""
+    spec = evaluator.spec
+    models_written: set[str] = set()
+    for name, evaluations in result.per_target.items():
+        target = spec.targets[name]
+        entries = []
+        for candidate_id, evaluated in sorted(evaluations.items()):
+            entry = {
+                "id": candidate_id,
+                "config": evaluated.candidate.config(),
+                "metrics": evaluated.metrics,
+                "checks": [asdict(check) for check in evaluated.checks],
+                "feasible": evaluated.feasible,
+                "failure": evaluated.failure,
+                "artifact": None,
+            }
+            if evaluated.metrics is not None:
+                model_bytes, record = evaluator.converted(evaluated.candidate)
+                if candidate_id not in models_written:
+                    (out / "models").mkdir(exist_ok=True)
+                    (out / "models" / f"{candidate_id}.tflite").write_bytes(model_bytes)
+                    models_written.add(candidate_id)
+                entry["artifact"] = (final / "models" / f"{candidate_id}.tflite").as_posix()
+                entry["sha256"] = record["sha256"]
+            entries.append(entry)
+        write_json(out / "targets" / f"{name}.json", {
+            "target": name,
+            "device": target.device.name,
+            "runtime": target.runtime,
+            "objective": target.objective,
+            "constraints": target.constraints.model_dump(exclude_none=True),
+            "base_accuracy": result.base_accuracy,
+            "candidates": entries,
+        })
+    stats = evaluator.stats
+    summary = {
+        "strategy": result.strategy,
+        "space_size": len(result.space),
+        "evaluated": len({cid for evaluations in result.per_target.values() for cid in evaluations}),
+        "trained": stats.trained,
+        "converted": stats.converted,
+        "measured": stats.measured,
+        "memo_hits": evaluator.memo.hits,
+        "pruned_analytically": result.pruned_analytically,
+        "base_accuracy": result.base_accuracy,
+    }
+    write_json(out / "summary.json", summary)
+    return summary

@@ -1,0 +1,64 @@
+"""Stage `export@T`: the selected candidate in every format the target lists → build/targets/T/export/."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from edgeforge.atomic import atomic_dir, read_json, write_json
+from edgeforge.errors import BuildError
+from edgeforge.spec import load_params
+
+
+def run(target: str, params: str = "params.yaml") -> None:
+    from edgeforge.data import load_splits
+    from edgeforge.export import EXPORTERS, ExportContext
+
+    spec = load_params(params)
+    if target not in spec.targets:
+        raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
+    selected = read_json(Path("build/targets") / target / "selected.json")
+    model_bytes = read_selected_model(selected)
+    splits = load_splits("build/data/splits.npz")
+    context = ExportContext(
+        target_name=target,
+        target=spec.targets[target],
+        candidate_config=selected["candidate"]["config"],
+        metrics=selected["metrics"],
+        model_bytes=model_bytes,
+        representative_x=splits.x_train,
+        load_keras=lambda: load_candidate_keras(spec, splits, selected["candidate"]["config"]),
+    )
+    written: dict[str, list[str]] = {}
+    final = Path("build/targets") / target / "export"
+    with atomic_dir(final) as out:
+        for fmt in spec.targets[target].formats:
+            if fmt not in EXPORTERS:
+                raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
+            paths = EXPORTERS[fmt]().export(context, out)
+            written[fmt] = [(final / path.relative_to(out)).as_posix() for path in paths]
+        write_json(out / "exports.json", {"target": target, "candidate": selected["candidate"]["id"], "formats": written})
+    print(f"{target}: exported {', '.join(written)}")
+
+
+def read_selected_model(selected: dict) -> bytes:
+    path = Path(selected["artifact"])
+    if not path.is_file():
+        raise BuildError(f"{path}: the selected model is missing; run `dvc repro search`")
+    model_bytes = path.read_bytes()
+    if hashlib.sha256(model_bytes).hexdigest() != selected["sha256"]:
+        raise BuildError(f"{path}: contents differ from what was selected; run `dvc repro -f search`")
+    return model_bytes
+
+
+def load_candidate_keras(spec, splits, config: dict):
+    """The candidate's trained Keras model (from the memo; trains only if the memo was wiped)."""
+    from edgeforge.search.candidates import Candidate
+    from edgeforge.search.evaluator import Evaluator
+    from edgeforge.search.memo import Memo
+    from edgeforge.stages.search import MEMO
+    from edgeforge.stages.train import load_base_model
+
+    evaluator = Evaluator(spec, splits, load_base_model(), Memo(MEMO))
+    model, _ = evaluator.trained(Candidate(**config).training)
+    return model
