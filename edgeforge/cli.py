@@ -21,6 +21,7 @@ COMMANDS = [
     "schema",
     "devices",
     "stage",
+    "report",
 ]
 
 

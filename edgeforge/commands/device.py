@@ -29,6 +29,11 @@ def run(args) -> int:
         result = updater.update(args.repo, args.target, args.install_dir, root=args.root)
         if result.outcome == "up-to-date":
             print(f"{result.target}: version {result.version} is already active")
+        elif result.outcome == "skipped":
+            print(
+                f"{result.target}: version {result.version} failed its health check or was rolled back on this device "
+                f"before; keeping version {result.previous_version}, waiting for a newer release"
+            )
         else:
             before = f" (was {result.previous_version})" if result.previous_version else ""
             print(f"{result.target}: version {result.version} installed in slot {result.slot} and active{before}")
@@ -49,7 +54,10 @@ def run(args) -> int:
         return 0
     for label, slot in (("active", state.active), ("previous", state.previous)):
         if slot:
-            print(f"{label:9} {slot.target} version {slot.version}  slot {slot.slot}  installed {slot.installed_at}  model {slot.model_sha256[:12]}")
+            print(
+                f"{label:9} {slot.target} version {slot.version}  slot {slot.slot}  "
+                f"installed {slot.installed_at}  model {slot.model_sha256[:12]}"
+            )
         else:
             print(f"{label:9} none")
     if state.last_event:

@@ -24,6 +24,8 @@ def run(args) -> int:
     from edgeforge.monitor.plot import plot_drift
 
     bundle_dir = Path(args.bundle) if args.bundle else Path(args.build_dir) / "targets" / args.target / "bundle"
+    if not (bundle_dir / "manifest.json").is_file():
+        raise UserError(f"{bundle_dir}: no bundle of target '{args.target}' here; build it (`dvc repro`) or pass --bundle DIR")
     reference = read_manifest(bundle_dir).get("drift_reference")
     if not reference:
         raise UserError(f"{bundle_dir}: the bundle has no drift reference")
@@ -48,7 +50,10 @@ def run(args) -> int:
         }
         print(json.dumps(payload, indent=2))
     else:
-        print(f"{args.target}: {report.verdict} (max PSI {report.max_psi:.3f}, threshold {report.threshold}) over {report.samples} samples")
+        print(
+            f"{args.target}: {report.verdict} (max PSI {report.max_psi:.3f}, threshold {report.threshold}) "
+            f"over {report.samples} samples"
+        )
         if report.output_psi is not None:
             print(f"  output distribution PSI {report.output_psi:.3f}")
         for name, value in report.worst_features(5):

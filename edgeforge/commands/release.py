@@ -4,7 +4,9 @@ from __future__ import annotations
 def add_parser(subparsers):
     parser = subparsers.add_parser("release", help="publish the build's bundles into a TUF repository (static files)")
     parser.add_argument("--keys-dir", required=True, help="directory made by `edgeforge keys init` (root.key may be offline)")
-    parser.add_argument("--repo-dir", required=True, help="repository directory to create or update; serve it with any static file server")
+    parser.add_argument(
+        "--repo-dir", required=True, help="repository directory to create or update; serve it with any static file server"
+    )
     parser.add_argument("--build-dir", default="build", help="build directory holding targets/<T>/bundle/ (default: build)")
     parser.add_argument("--target", action="append", help="publish only this target (repeatable; default: all)")
     parser.add_argument(

@@ -1,0 +1,46 @@
+"""Weight clustering (TF-MOT): share a few centroid values per kernel, so the model compresses."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.finetune import clone_with_weights, fine_tune, warn_skipped_layers, wrapping
+from edgeforge.tfcompat import seed_everything
+
+
+class Cluster(Pass):
+    """Cluster each conv/dense kernel to at most `clusters` distinct values, then strip the wrappers.
+
+    Centroids start from k-means++ (or evenly spaced between the kernel's min and max) and are
+    fine-tuned; `preserve_sparsity` keeps the zeros of a pruned model at zero. Cost: fine-tunes for
+    `context.epochs` epochs.
+    """
+
+    name: ClassVar[str] = "cluster"
+
+    class Config(PassConfig):
+        clusters: int = Field(ge=2, le=256, description="centroids (distinct values) per kernel")
+        init: Literal["kmeans_plus_plus", "linear"] = Field(
+            "kmeans_plus_plus", description="centroid initialization: k-means++ or evenly spaced"
+        )
+        preserve_sparsity: bool = Field(False, description="keep a pruned model's zeros (the chain sets it)")
+
+    def apply(self, model, context: TrainContext):
+        import tensorflow_model_optimization as tfmot
+
+        clustering = tfmot.clustering.keras
+        seed_everything(context.seed)
+        copy = clone_with_weights(model)
+        warn_skipped_layers(copy, self.name, "clustering")
+        with wrapping(self.name):
+            wrapped = clustering.cluster_weights(
+                copy,
+                number_of_clusters=self.config.clusters,
+                cluster_centroids_init=getattr(clustering.CentroidInitialization, self.config.init.upper()),
+                preserve_sparsity=self.config.preserve_sparsity,
+            )
+        fine_tune(wrapped, context)
+        return clustering.strip_clustering(wrapped)

@@ -1,0 +1,66 @@
+"""What the training-time passes share: copy the input, fine-tune, and name the layers TF-MOT skips.
+
+A pass never trains its input model in place (TF-MOT wrappers share the wrapped layer's variables),
+because the search memoizes trained models and hands the same one to several candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+
+from edgeforge.errors import BuildError
+from edgeforge.passes.base import TrainContext
+from edgeforge.tfcompat import import_tf
+
+# Layers TF-MOT accepts but leaves alone: it neither prunes nor clusters a DepthwiseConv2D kernel,
+# and its sparsity- and cluster-preserving QAT schemes do not preserve one either.
+SKIPPED_BY_TFMOT = ("DepthwiseConv2D",)
+
+
+def clone_with_weights(model):
+    """A new model with the same architecture and (copied) weights."""
+    _, keras = import_tf()
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def steps_per_epoch(context: TrainContext) -> int:
+    return math.ceil(len(context.splits.x_train) / context.batch_size)
+
+
+def fine_tune(model, context: TrainContext, *, loss="sparse_categorical_crossentropy", y=None, callbacks=()):
+    """Train `model` in place on the training split for `context.epochs` epochs with Adam."""
+    _, keras = import_tf()
+    model.compile(optimizer=keras.optimizers.Adam(context.learning_rate), loss=loss)
+    model.fit(
+        context.splits.x_train,
+        context.splits.y_train if y is None else y,
+        epochs=context.epochs,
+        batch_size=context.batch_size,
+        callbacks=list(callbacks),
+        verbose=0,
+    )
+
+
+@contextmanager
+def wrapping(pass_name: str):
+    """Turn TF-MOT's refusal to wrap a layer into a BuildError that fails only this candidate."""
+    try:
+        yield
+    except (ValueError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BuildError(f"{pass_name}: TF-MOT cannot wrap this model: {reason}") from error
+
+
+def warn_skipped_layers(model, pass_name: str, effect: str) -> list[str]:
+    """Warn about (and return) the layers whose weights TF-MOT leaves without `effect`."""
+    skipped = [layer.name for layer in model.layers if type(layer).__name__ in SKIPPED_BY_TFMOT]
+    for name in skipped:
+        warnings.warn(
+            f"{pass_name}: TF-MOT skips layer '{name}' ({', '.join(SKIPPED_BY_TFMOT)}); its weights get no {effect}",
+            stacklevel=3,
+        )
+    return skipped

@@ -1,0 +1,56 @@
+"""Quantization-aware training (TF-MOT): fine-tune with simulated int8 weights and activations."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.finetune import clone_with_weights, fine_tune, warn_skipped_layers, wrapping
+from edgeforge.tfcompat import seed_everything
+
+Preserve = Literal["none", "sparsity", "clusters", "both"]
+
+
+class Qat(Pass):
+    """Fine-tune with fake int8 quantization so the int8 model loses less accuracy.
+
+    Plain QAT retrains every weight and so undoes pruning and clustering; `preserve` picks TF-MOT's
+    collaborative scheme that keeps them (PQAT, CQAT, or PCQAT for both). Returns the
+    quantize-annotated model; the `ptq` pass in mode int8 turns it into an int8 TFLite model
+    (int16x8 cannot: QAT simulates 8-bit activations). Cost: fine-tunes for `context.epochs` epochs.
+    """
+
+    name: ClassVar[str] = "qat"
+
+    class Config(PassConfig):
+        preserve: Preserve = Field(
+            "none", description="none | sparsity | clusters | both: what earlier passes made that QAT must keep"
+        )
+
+    def apply(self, model, context: TrainContext):
+        import tensorflow_model_optimization as tfmot
+
+        seed_everything(context.seed)
+        copy = clone_with_weights(model)
+        if self.config.preserve != "none":
+            warn_skipped_layers(copy, self.name, f"{self.config.preserve}-preserving quantization")
+        with wrapping(self.name):
+            annotated = tfmot.quantization.keras.quantize_annotate_model(copy)
+            quantized = tfmot.quantization.keras.quantize_apply(annotated, quantize_scheme(self.config.preserve))
+        fine_tune(quantized, context)
+        return quantized
+
+
+def quantize_scheme(preserve: Preserve):
+    import tensorflow_model_optimization as tfmot
+
+    combine = tfmot.experimental.combine
+    schemes = {
+        "none": tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme,
+        "sparsity": combine.Default8BitPrunePreserveQuantizeScheme,
+        "clusters": lambda: combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False),
+        "both": lambda: combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=True),
+    }
+    return schemes[preserve]()

@@ -1,0 +1,146 @@
+"""The incremental-build guarantees of DESIGN §3, each checked with real `dvc repro` runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgeforge.cli import main
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run(sys.executable, "-m", "dvc", *args, cwd=cwd, check=check)
+
+
+def stages_run(output: str) -> set[str]:
+    """Names of the stages `dvc repro` ran (not skipped), from its output."""
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+def summary(root: Path) -> dict:
+    return json.loads((root / "build/search/summary.json").read_text())
+
+
+def compose(root: Path, *overrides: str) -> None:
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(["compose", *overrides]) == 0
+    finally:
+        os.chdir(cwd)
+
+
+def make_project(root: Path) -> Path:
+    """A fresh project with a small, quick spec, built once with `dvc repro`."""
+    assert main(["init", str(root)]) == 0
+    config = root / "specs/config.yaml"
+    text = config.read_text().replace("epochs: 30", "epochs: 6")
+    config.write_text(text)
+    search = root / "specs/search/default.yaml"
+    search.write_text(search.read_text().replace("[float32, float16, dynamic, int8, int16x8]", "[float32, int8]"))
+    compose(root)
+    run("git", "add", "-A", cwd=root)
+    run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", cwd=root)
+    dvc("repro", cwd=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def built_project(tmp_path_factory) -> Path:
+    return make_project(tmp_path_factory.mktemp("built") / "project")
+
+
+@pytest.fixture
+def project(built_project, tmp_path) -> Path:
+    """A private copy of the built project (git, DVC cache, build/ and memo included)."""
+    copy = tmp_path / "project"
+    shutil.copytree(built_project, copy, symlinks=True)
+    return copy
+
+
+def test_full_build_produces_every_target_output(built_project):
+    for target in ("mcu", "sbc"):
+        folder = built_project / "build/targets" / target
+        assert (folder / "selected.json").is_file()
+        assert (folder / "export/model.tflite").is_file()
+        assert (folder / "bundle/manifest.json").is_file()
+    assert (built_project / "build/targets/mcu/export/tflm/model_data.cc").is_file()
+
+
+def test_noop_repro_runs_no_stage(project):
+    result = dvc("repro", cwd=project)
+    assert stages_run(result.stdout) == set()
+    assert "didn't change, skipping" in result.stdout
+
+
+def test_constraint_edit_retrains_and_reevaluates_nothing(project):
+    compose(project, "targets.mcu.constraints.latency_ms=3")
+    result = dvc("repro", cwd=project)
+    ran = stages_run(result.stdout)
+    assert "train" not in ran and "prepare" not in ran
+    assert "search" in ran
+    assert summary(project)["trained"] == 0
+    assert summary(project)["converted"] == 0
+    assert summary(project)["measured"] == 0
+
+
+def test_new_quantization_mode_evaluates_only_new_candidates(project):
+    before = summary(project)
+    compose(project, "search.space.quantization=[float32,int8,int16x8]")
+    dvc("repro", cwd=project)
+    after = summary(project)
+    assert after["space_size"] == before["space_size"] + 1
+    assert after["trained"] == 0
+    assert after["converted"] == 1  # the one new candidate
+    assert after["measured"] == 2  # ...measured in LiteRT (sbc) and TFLite Micro (mcu)
+
+
+def test_editing_one_target_leaves_the_other_untouched(project):
+    compose(project, "targets.sbc.constraints.latency_ms=3")
+    ran = stages_run(dvc("repro", cwd=project).stdout)
+    assert not {"select@mcu", "export@mcu", "package@mcu"} & ran
+    assert "train" not in ran
+
+
+def test_dvc_exp_run_composes_through_hydra(project):
+    result = dvc("exp", "run", "-S", "targets.mcu.constraints.latency_ms=4", cwd=project)
+    ran = stages_run(result.stdout)
+    assert "train" not in ran and "prepare" not in ran
+    params = (project / "params.yaml").read_text()
+    assert "latency_ms: 4" in params
+    shown = dvc("exp", "show", "--json", cwd=project).stdout
+    assert "latency_ms" in shown
+
+
+def test_compose_check_fails_on_stale_params(project):
+    config = project / "specs/config.yaml"
+    config.write_text(config.read_text().replace("latency_ms: 5", "latency_ms: 6"))
+    result = run(str(BIN / "edgeforge"), "compose", "--check", cwd=project, check=False)
+    assert result.returncode == 1
+    assert "stale" in result.stderr
+
+
+def test_clean_builds_give_byte_identical_models(built_project, tmp_path):
+    again = make_project(tmp_path / "again")
+    for target in ("mcu", "sbc"):
+        first = (built_project / "build/targets" / target / "export/model.tflite").read_bytes()
+        second = (again / "build/targets" / target / "export/model.tflite").read_bytes()
+        assert first == second, target

@@ -1,0 +1,71 @@
+"""One trained digits model per session, and a memo of pass chains run on it (prefixes shared)."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeforge.passes.base import TrainContext
+
+BASE_EPOCHS = 15
+FINETUNE_EPOCHS = 2
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from edgeforge.data.loaders import load_dataset, split_dataset
+    from edgeforge.spec.models import Dataset
+
+    dataset = Dataset(name="digits")
+    x, y = load_dataset(dataset)
+    return split_dataset(x, y, dataset, seed=0)
+
+
+@pytest.fixture(scope="session")
+def base_model(digits):
+    from edgeforge.models import build_model
+    from edgeforge.tfcompat import import_tf, seed_everything
+
+    _, keras = import_tf()
+    seed_everything(0)
+    model = build_model("tiny_cnn", digits.input_shape, digits.num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy")
+    model.fit(digits.x_train, digits.y_train, epochs=BASE_EPOCHS, batch_size=64, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def context(digits, base_model) -> TrainContext:
+    return TrainContext(
+        splits=digits, teacher=base_model, epochs=FINETUNE_EPOCHS, batch_size=64, learning_rate=0.001, seed=0
+    )
+
+
+class TrainedModels:
+    """`get(("prune", {...}), ("qat", {...}))`: the base model after those passes, each prefix trained once."""
+
+    def __init__(self, base_model, context: TrainContext):
+        self.base_model, self.context = base_model, context
+        self.memo: dict[str, object] = {}
+
+    def get(self, *passes: tuple[str, dict]):
+        from edgeforge.passes.chain import apply_training_passes
+
+        if not passes:
+            return self.base_model
+        key = repr(passes)
+        if key not in self.memo:
+            self.memo[key], _ = apply_training_passes(self.get(*passes[:-1]), [passes[-1]], self.context)
+        return self.memo[key]
+
+
+@pytest.fixture(scope="session")
+def trained(base_model, context) -> TrainedModels:
+    return TrainedModels(base_model, context)
+
+
+@pytest.fixture(scope="session")
+def convert(digits):
+    """convert(model, mode) -> TFLite bytes through the ptq pass."""
+    from edgeforge.passes.ptq import PostTrainingQuantization
+
+    return lambda model, mode: PostTrainingQuantization({"mode": mode}).convert(model, digits.x_train)
