@@ -22,6 +22,11 @@ COMMANDS = [
     "devices",
     "stage",
     "report",
+    "profile",
+    "keys",
+    "release",
+    "device",
+    "monitor",
 ]
 
 

@@ -327,7 +327,7 @@ def _log_event(install_dir: Path, target: str, outcome: str, version, active: Sl
         "active_version": active.version if active else None,
         "reason": reason,
     }
-    (logger.warning if outcome == "rejected" else logger.info)("update %s: %s", outcome, reason)
+    logger.info("update %s: %s", outcome, reason)  # a rejection also reaches the caller as UpdateError
     try:  # a full disk must not turn a clean rejection into a crash
         with open(install_dir / LOG_FILE, "a") as log:
             log.write(json.dumps(event) + "\n")

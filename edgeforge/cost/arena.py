@@ -82,8 +82,8 @@ _DEFAULT_OP_PERSISTENT_BYTES = (16, 48)  # an op not measured above: a typical s
 # weights are quantized per channel; the convolutions always do (float models too).
 _PER_CHANNEL_FILTER_DIM = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "TRANSPOSE_CONV": 0, "FULLY_CONNECTED": 0}
 
-# int16 SOFTMAX keeps two 513-entry int16 lookup tables (exp and 1/(1+x)).
-_INT16_SOFTMAX_LUT_BYTES = 2 * 513 * 2
+# int16 SOFTMAX keeps two lookup tables (exp and 1/(1+x)) of 513 int16 entries each.
+_INT16_SOFTMAX_TABLE_BYTES = 513 * 2
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,8 @@ def _persistent_bytes(graph: Graph, scratch_count: int) -> int:
             tail += IO_TFLITE_TENSOR_BYTES + _quantization_bytes(graph, index)
     if scratch_count:
         tail += _align(SCRATCH_HANDLE_BYTES * scratch_count, 8)
+    # Variable (stateful) tensors are not planned: they keep their values between invocations.
+    tail += sum(_align(t.size_bytes) for t in graph.tensors if t.is_variable)
     return tail
 
 
@@ -297,7 +299,7 @@ def _per_channel_bytes(graph: Graph, op: Operator) -> int:
 
 def _lookup_table_bytes(graph: Graph, op: Operator) -> int:
     if op.type == "SOFTMAX" and graph.tensors[op.inputs[0]].dtype == "int16":
-        return _align(_INT16_SOFTMAX_LUT_BYTES // 2) * 2
+        return 2 * _align(_INT16_SOFTMAX_TABLE_BYTES)
     return 0
 
 

@@ -230,8 +230,10 @@ def _read_options(fb_op: Any) -> dict[str, Any]:
             value = _enum_names("Padding")[value].lower()
         elif key == "fused_activation_function":
             value = _enum_names("ActivationFunctionType")[value].lower()
-        elif not isinstance(value, (int, float, bool, str, type(None))):
-            value = [int(v) for v in value] if hasattr(value, "__iter__") else value
+        elif isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif not isinstance(value, (int, float, bool, str, type(None))) and hasattr(value, "__iter__"):
+            value = [int(v) for v in value]  # e.g. a reshape's new_shape
         result[key] = value
     return result
 

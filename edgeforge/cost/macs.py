@@ -15,6 +15,7 @@ Conventions (the ones MLPerf Tiny and most MAC counters use, so totals compare w
 
 Params are the elements of an op's constant weight and bias inputs (constant operands of
 elementwise ops too, e.g. an unfused batch-norm scale); shape and index tensors are not params.
+A bias the converter left out (it drops all-zero biases) is not counted.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ from edgeforge.passes.base import Pass, PassConfig, TrainContext
 from edgeforge.passes.finetune import clone_with_weights, fine_tune, warn_skipped_layers, wrapping
 from edgeforge.tfcompat import seed_everything
 
+# Clustering adjusts a trained model's centroids; the full training rate scatters them (on digits,
+# 16 clusters keep 0.978 int8 accuracy at a tenth of it, 0.972 at the full 1e-3).
+RATE_FACTOR = 0.1
+
 
 class Cluster(Pass):
     """Cluster each conv/dense kernel to at most `clusters` distinct values, then strip the wrappers.
@@ -42,5 +46,5 @@ class Cluster(Pass):
                 cluster_centroids_init=getattr(clustering.CentroidInitialization, self.config.init.upper()),
                 preserve_sparsity=self.config.preserve_sparsity,
             )
-        fine_tune(wrapped, context)
+        fine_tune(wrapped, context, rate_factor=RATE_FACTOR)
         return clustering.strip_clustering(wrapped)

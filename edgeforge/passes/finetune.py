@@ -31,10 +31,13 @@ def steps_per_epoch(context: TrainContext) -> int:
     return math.ceil(len(context.splits.x_train) / context.batch_size)
 
 
-def fine_tune(model, context: TrainContext, *, loss="sparse_categorical_crossentropy", y=None, callbacks=()):
-    """Train `model` in place on the training split for `context.epochs` epochs with Adam."""
+def fine_tune(
+    model, context: TrainContext, *, loss="sparse_categorical_crossentropy", y=None, callbacks=(), rate_factor=1.0
+):
+    """Train `model` in place on the training split for `context.epochs` epochs, Adam at the
+    context's learning rate times `rate_factor`."""
     _, keras = import_tf()
-    model.compile(optimizer=keras.optimizers.Adam(context.learning_rate), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(context.learning_rate * rate_factor), loss=loss)
     model.fit(
         context.splits.x_train,
         context.splits.y_train if y is None else y,

@@ -12,6 +12,10 @@ from edgeforge.tfcompat import seed_everything
 
 Preserve = Literal["none", "sparsity", "clusters", "both"]
 
+# QAT adapts a trained model to int8 ranges; the full training rate disturbs it more than it helps
+# (on digits: int8 accuracy 0.981 at a tenth of 1e-3, 0.972 at 1e-3).
+RATE_FACTOR = 0.1
+
 
 class Qat(Pass):
     """Fine-tune with fake int8 quantization so the int8 model loses less accuracy.
@@ -39,7 +43,7 @@ class Qat(Pass):
         with wrapping(self.name):
             annotated = tfmot.quantization.keras.quantize_annotate_model(copy)
             quantized = tfmot.quantization.keras.quantize_apply(annotated, quantize_scheme(self.config.preserve))
-        fine_tune(quantized, context)
+        fine_tune(quantized, context, rate_factor=RATE_FACTOR)
         return quantized
 
 

@@ -1,0 +1,108 @@
+"""`edgeforge profile`: the JSON contract, device limits and spec targets, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgeforge.cli import main
+from tests.conftest import MLPERF_TINY
+
+KWS_INT8 = MLPERF_TINY / "kws_ref_model.tflite"
+REQUIRED_KEYS = {
+    "model", "device", "runtime", "params", "macs", "model_bytes", "flash_bytes", "arena_bytes",
+    "arena_source", "arena_estimate_bytes", "latency_ms", "energy_mj", "ops", "fits",
+}
+OP_KEYS = {"index", "type", "dtype", "macs", "output_bytes", "latency_ms"}
+
+
+def profile_json(capsys, *argv) -> dict:
+    assert main(["profile", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_profile_json_has_every_documented_field(tmp_project, capsys):
+    result = profile_json(capsys, str(KWS_INT8), "--device", "stm32f746_disco")
+    assert REQUIRED_KEYS <= set(result)
+    assert result["arena_source"] == "measured"
+    assert all(OP_KEYS <= set(op) for op in result["ops"])
+    assert result["macs"] == sum(op["macs"] for op in result["ops"])
+    assert result["latency_ms"] == pytest.approx(sum(op["latency_ms"] for op in result["ops"]), rel=1e-3)
+    assert set(result["fits"]) == {"ram_kb", "flash_kb"}  # the device's own limits
+    assert result["fits"]["ram_kb"]["limit"] == 320
+
+
+def test_profile_litert_reports_the_arena_estimate(tmp_project, capsys):
+    result = profile_json(capsys, str(KWS_INT8), "--device", "raspberry_pi_4")
+    assert result["arena_source"] == "estimated"
+    assert result["arena_bytes"] == result["arena_estimate_bytes"]
+
+
+def test_profile_average_power_at_an_inference_rate(tmp_project, capsys):
+    result = profile_json(capsys, str(KWS_INT8), "--device", "stm32f746_disco", "--inference-hz", "1")
+    assert result["energy_mj"] > 0
+    assert "avg_power_mw" in result
+
+
+def test_profile_checks_a_spec_targets_constraints(tmp_project, capsys):
+    tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.ram_kb": 8})
+    result = profile_json(capsys, str(KWS_INT8), "--device", "stm32f746_disco", "--target", "mcu")
+    assert result["fits"]["ram_kb"] == {"limit": 8.0, "value": pytest.approx(result["arena_bytes"] / 1024, abs=0.01), "ok": False}
+    assert "latency_ms" in result["fits"]
+
+
+def test_profile_table_names_ops(tmp_project, capsys):
+    assert main(["profile", str(KWS_INT8), "--device", "stm32f746_disco"]) == 0
+    out = capsys.readouterr().out
+    assert "DEPTHWISE_CONV_2D" in out and "arena RAM (measured)" in out
+
+
+def test_profile_rejects_a_file_that_is_not_tflite(tmp_path, capsys):
+    bogus = tmp_path / "notes.tflite"
+    bogus.write_text("not a model")
+    assert main(["profile", str(bogus), "--device", "stm32f746_disco"]) == 2
+    err = capsys.readouterr().err
+    assert "notes.tflite" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_profile_rejects_a_truncated_model(tmp_path, capsys):
+    truncated = tmp_path / "half.tflite"
+    truncated.write_bytes(KWS_INT8.read_bytes()[:4000])
+    assert main(["profile", str(truncated), "--device", "stm32f746_disco"]) == 2
+    assert "half.tflite" in capsys.readouterr().err
+
+
+def test_profile_missing_file(tmp_path, capsys):
+    assert main(["profile", str(tmp_path / "absent.tflite"), "--device", "stm32f746_disco"]) == 2
+    assert "absent.tflite" in capsys.readouterr().err
+
+
+def test_profile_unknown_device_suggests_nearest(capsys):
+    assert main(["profile", str(KWS_INT8), "--device", "stm32f746"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown device 'stm32f746'" in err and "did you mean 'stm32f746_disco'?" in err
+
+
+def test_profile_runtime_the_device_lacks(capsys):
+    assert main(["profile", str(KWS_INT8), "--device", "stm32f746_disco", "--runtime", "onnxruntime"]) == 2
+    assert "stm32f746_disco has no runtime 'onnxruntime'; choose one of: tflite-micro" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_profile_warns_about_an_op_the_latency_model_does_not_know(tmp_path, capsys):
+    from edgeforge.tfcompat import import_tf
+
+    tf, _ = import_tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 16], tf.float32)])
+    def odd(x):
+        return tf.math.cumsum(tf.sin(x), axis=1)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([odd.get_concrete_function()], odd)
+    path = tmp_path / "odd.tflite"
+    path.write_bytes(converter.convert())
+    assert main(["profile", str(path), "--device", "raspberry_pi_4", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["latency_ms"] > 0
+    assert "warning:" in captured.err and ("SIN" in captured.err or "CUMSUM" in captured.err)
