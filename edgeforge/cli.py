@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"edgeforge {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # output piped into `head` and friends
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

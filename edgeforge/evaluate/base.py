@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeforge.evaluate import litert, tflm
+from edgeforge.evaluate import litert, onnxruntime, tflm
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Evaluation:
 RUNTIMES: dict[str, Callable[[bytes, np.ndarray], np.ndarray]] = {
     "tflite": litert.predict,
     "tflite-micro": tflm.predict,
+    "onnxruntime": onnxruntime.predict,
 }
 
 

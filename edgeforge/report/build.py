@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from edgeforge.errors import UserError
@@ -16,6 +17,7 @@ def build_report(root: str | Path = ".") -> dict:
     from edgeforge.search.select import explain_infeasible
 
     build = Path(root) / "build"
+    spec = _load_spec(Path(root) / "params.yaml")
     summary = _read(build / "search" / "summary.json")
     if summary is None:
         raise UserError(f"{build}/search/summary.json: no build results here; run `dvc repro` first")
@@ -36,11 +38,13 @@ def build_report(root: str | Path = ".") -> dict:
             "constraints": selected["constraints"] if selected else {
                 key: {"limit": limit, "value": None, "ok": False} for key, limit in result["constraints"].items()
             },
-            "artifacts": {fmt: paths[0] if len(paths) == 1 else paths for fmt, paths in exports["formats"].items()},
+            "artifacts": {fmt: _one_path(paths) for fmt, paths in exports["formats"].items()},
             "base_accuracy": result["base_accuracy"],
         }
         if selected is None:
             entry["explanation"] = explain_infeasible(result)
+        else:
+            entry["ops"] = _op_breakdown(Path(root), selected, spec)
         targets[name] = entry
         for candidate in result["candidates"]:
             record = candidates.setdefault(candidate["id"], {
@@ -54,3 +58,30 @@ def build_report(root: str | Path = ".") -> dict:
         "candidates": sorted(candidates.values(), key=lambda c: c["id"]),
     }
 
+
+
+def _one_path(paths: list[str]) -> str:
+    """A format's artifact: its file, or the folder holding its files (tflm_c: .h + .cc)."""
+    return paths[0] if len(paths) == 1 else os.path.commonpath(paths)
+
+
+def _load_spec(path: Path):
+    from edgeforge.spec import load_params
+
+    return load_params(path) if path.is_file() else None
+
+
+def _op_breakdown(root: Path, selected: dict, spec) -> list[dict] | None:
+    """Per-operator costs of the chosen model on its device (same functions as the search)."""
+    import warnings
+
+    from edgeforge.cost.profile import profile_model
+
+    model = root / selected["artifact"]
+    if spec is None or selected["target"] not in spec.targets or not model.is_file():
+        return None
+    target = spec.targets[selected["target"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the search already reported unknown ops
+        profile = profile_model(model, target.device, target.runtime, measured_arena_bytes=selected["metrics"]["arena_bytes"])
+    return profile["ops"]

@@ -9,6 +9,7 @@ Per-device costs (latency, energy, flash) are analytic and recomputed: they cost
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -87,11 +88,16 @@ class Evaluator:
         return {
             "finetune_epochs": epochs or search.finetune_epochs,
             "distill": search.distill.model_dump(),
+            "distill_epochs": self.distill_epochs(epochs),
             "train": self.spec.train.model_dump(),
         }
 
     def trained(self, recipe: TrainingRecipe, epochs: int | None = None):
-        """(model, record) for a recipe; trains only on a memo miss."""
+        """(model, record) for a recipe; trains only on a memo miss.
+
+        A recipe is its parent's model plus one more pass (see `parent_recipe`), so recipes that
+        share a prefix of passes share its training, and each training runs exactly one pass.
+        """
         if recipe.is_base:
             return self.base_model, {"train_seconds": 0.0, "epochs": 0}
         key = self.trained_key(recipe, epochs)
@@ -101,36 +107,51 @@ class Evaluator:
 
         folder = self.memo.entry("trained", key)
         if folder is None:
-            folder = self.memo.store("trained", key, lambda out: self._train(recipe, epochs, out))
+            parent_model, parent_record = self.trained(parent_recipe(recipe), epochs)
+            folder = self.memo.store(
+                "trained", key, lambda out: self._train(recipe, parent_model, parent_record, epochs, out)
+            )
             self.stats.trained += 1
+            self.stats.train_epochs[recipe.id] = self.fidelity(epochs)
         record = json.loads((folder / "record.json").read_text())
         result = (load_trained(folder / "model.h5"), record)
         self._models[(recipe, key)] = result
         return result
 
-    def _train(self, recipe: TrainingRecipe, epochs: int | None, out: Path) -> dict:
+    def fidelity(self, epochs: int | None) -> int:
+        """Fine-tune epochs a training at `epochs` runs (None = full fidelity)."""
+        return epochs or self.spec.search.finetune_epochs
+
+    def distill_epochs(self, epochs: int | None) -> int:
+        """A student trains from scratch for the base's epochs, scaled down with the fidelity."""
+        full = self.spec.search.finetune_epochs
+        return max(1, round(self.spec.train.epochs * self.fidelity(epochs) / full))
+
+    def _train(self, recipe: TrainingRecipe, parent_model, parent_record: dict, epochs: int | None, out: Path) -> dict:
         from edgeforge.passes import TrainContext
-        from edgeforge.passes.chain import apply_training_passes, passes_for
+        from edgeforge.passes.chain import apply_training_passes
         from edgeforge.passes.io import save_trained
         from edgeforge.tfcompat import seed_everything
 
         seed_everything(self.spec.project.seed)
-        config = Candidate(**recipe.config()).config()
-        passes = [(name, cfg) for name, cfg in passes_for(config) if name != "ptq"]
-        finetune_epochs = epochs or self.spec.search.finetune_epochs
+        passes = recipe_passes(recipe, self.spec.search.distill.model_dump())
         context = TrainContext(
             splits=self.splits,
             teacher=self.base_model,
-            epochs=finetune_epochs,
+            epochs=self.fidelity(epochs),
             batch_size=self.spec.train.batch_size,
             learning_rate=self.spec.train.learning_rate,
             seed=self.spec.project.seed,
             model_name=self.spec.model.name,
-            distill_epochs=self.spec.train.epochs if epochs is None else epochs,
+            distill_epochs=self.distill_epochs(epochs),
         )
-        model, seconds = apply_training_passes(self.base_model, passes, context)
+        model, seconds = apply_training_passes(parent_model, passes[-1:], context)
         save_trained(model, out / "model.h5")
-        return {"train_seconds": round(seconds, 3), "epochs": finetune_epochs, "passes": [n for n, _ in passes]}
+        return {
+            "train_seconds": round(seconds + parent_record["train_seconds"], 3),
+            "epochs": self.fidelity(epochs),
+            "passes": [name for name, _ in passes],
+        }
 
     # -- conversion ----------------------------------------------------------------------------
     def converted(self, candidate: Candidate, epochs: int | None = None) -> tuple[bytes, dict]:
@@ -217,6 +238,25 @@ class Evaluator:
         if "avg_power_mw" in profile:
             metrics["avg_power_mw"] = profile["avg_power_mw"]
         return metrics
+
+
+def parent_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
+    """The recipe without its last pass (distill → prune → cluster → qat): what it trains on top of."""
+    if recipe.qat:
+        return dataclasses.replace(recipe, qat=False)
+    if recipe.clusters:
+        return dataclasses.replace(recipe, clusters=0)
+    if recipe.sparsity:
+        return dataclasses.replace(recipe, sparsity=0.0)
+    return TrainingRecipe()
+
+
+def recipe_passes(recipe: TrainingRecipe, distillation: dict | None = None) -> list[tuple[str, dict]]:
+    """The recipe's training-time passes in order (its candidates add only `ptq`)."""
+    from edgeforge.passes.chain import QAT_MODES, passes_for
+
+    quantization = QAT_MODES[0] if recipe.qat else "float32"
+    return passes_for({**recipe.config(), "quantization": quantization}, distillation)[:-1]
 
 
 def check_for_failure(call):

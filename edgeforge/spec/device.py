@@ -41,7 +41,7 @@ class Device(StrictModel):
     flash_kb: PositiveFloat = Field(description="storage for code and model, KiB")
     int8_only: bool = Field(False, description="the accelerator/runtime only executes int8 models")
     runtimes: list[Runtime] = Field(min_length=1, description="runtimes that run on this device")
-    power: Power
+    power: Power = Field(description="power draw, for energy per inference and average power")
     throughput: dict[Runtime, Throughput] = Field(description="latency-model figures per runtime")
     sources: dict[str, str] = Field(
         description="citation for each number: key is a dotted field path (or a prefix of one)"

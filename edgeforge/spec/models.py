@@ -119,13 +119,13 @@ class Search(StrictModel):
     )
     executor: Literal["local", "dask"] = Field("local", description="where candidates are evaluated")
     dask_address: str | None = Field(None, description="scheduler address for executor: dask")
-    budget: Budget = Field(default_factory=Budget)
+    budget: Budget = Field(default_factory=Budget, description="caps on the search's training work")
     finetune_epochs: PositiveInt = Field(4, description="epochs of each prune/cluster/QAT fine-tune")
-    distill: Distillation = Field(default_factory=Distillation)
+    distill: Distillation = Field(default_factory=Distillation, description="knowledge-distillation settings")
     eval_samples: PositiveInt | None = Field(
         None, description="evaluate on at most this many held-out samples (default: all)"
     )
-    space: Space = Field(default_factory=Space)
+    space: Space = Field(default_factory=Space, description="the optimization combinations to search")
 
     @model_validator(mode="after")
     def _check_dask(self) -> Search:
@@ -157,7 +157,7 @@ class Target(StrictModel):
     device: Device = Field(description="device preset, picked with `device@targets.<T>.device: <name>`")
     runtime: Runtime = Field(description="runtime the model is verified and selected in")
     formats: list[Format] = Field(["tflite"], min_length=1, description="artifacts to export")
-    constraints: Constraints = Field(default_factory=Constraints)
+    constraints: Constraints = Field(default_factory=Constraints, description="limits the chosen model must meet")
     objective: Objective = Field("max_accuracy", description="how the feasible candidates are ranked")
     quantization: list[QuantMode] | None = Field(
         None, description="restrict this target to these PTQ modes (default: every mode the runtime runs)"
@@ -204,11 +204,11 @@ class Target(StrictModel):
 class Spec(StrictModel):
     """The composed, validated spec: what params.yaml holds."""
 
-    project: Project
-    dataset: Dataset
-    model: ModelSpec
-    train: Train
-    search: Search = Field(default_factory=Search)
+    project: Project = Field(description="name and seed")
+    dataset: Dataset = Field(description="where the data comes from and how it is split")
+    model: ModelSpec = Field(description="the base architecture")
+    train: Train = Field(description="how the base model is trained")
+    search: Search = Field(default_factory=Search, description="what the optimizer searches, and how")
     targets: dict[str, Target] = Field(min_length=1, description="named deployment targets")
 
     @field_validator("targets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from edgeforge.spec import load_params
 
 def run(target: str, params: str = "params.yaml") -> None:
     from edgeforge.data import load_splits
-    from edgeforge.export import EXPORTERS, ExportContext
+    from edgeforge.export import EXPORTERS, ExportContext, ExportError
+    from edgeforge.export.parity import check_parity, parity_report
 
     spec = load_params(params)
     if target not in spec.targets:
@@ -27,18 +29,30 @@ def run(target: str, params: str = "params.yaml") -> None:
         metrics=selected["metrics"],
         model_bytes=model_bytes,
         representative_x=splits.x_train,
-        load_keras=lambda: load_candidate_keras(spec, splits, selected["candidate"]["config"]),
+        # one model for every exporter: loading may mean training, if the memo was wiped
+        load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected["candidate"]["config"])),
     )
-    written: dict[str, list[str]] = {}
+    staged: dict[str, list[Path]] = {}
+    failed: dict[str, str] = {}
     final = Path("build/targets") / target / "export"
     with atomic_dir(final) as out:
         for fmt in spec.targets[target].formats:
             if fmt not in EXPORTERS:
                 raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
-            paths = EXPORTERS[fmt]().export(context, out)
-            written[fmt] = [(final / path.relative_to(out)).as_posix() for path in paths]
+            try:
+                staged[fmt] = EXPORTERS[fmt]().export(context, out)
+            except ExportError as error:  # the other formats still get built and reported
+                failed[fmt] = str(error)
+        if failed:
+            reasons = "; ".join(f"{fmt}: {reason}" for fmt, reason in failed.items())
+            raise BuildError(f"targets.{target}: the selected candidate {selected['candidate']['id']} cannot be exported as {reasons}")
+        samples = spec.search.eval_samples
+        report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
+        check_parity(report, target)
+        written = {fmt: [(final / path.relative_to(out)).as_posix() for path in paths] for fmt, paths in staged.items()}
+        write_json(out / "parity.json", report)
         write_json(out / "exports.json", {"target": target, "candidate": selected["candidate"]["id"], "formats": written})
-    print(f"{target}: exported {', '.join(written)}")
+    print(f"{target}: exported {', '.join(written)}; parity in {final / 'parity.json'}")
 
 
 def read_selected_model(selected: dict) -> bytes:

@@ -85,6 +85,37 @@ def test_full_build_produces_every_target_output(built_project):
     assert (built_project / "build/targets/mcu/export/tflm/model_data.cc").is_file()
 
 
+def test_report_json_contract(built_project):
+    report = json.loads(run(str(BIN / "edgeforge"), "report", "--json", cwd=built_project).stdout)
+    assert {"space_size", "evaluated", "trained", "memo_hits"} <= set(report["search"])
+    for name, target in report["targets"].items():
+        assert {"feasible", "candidate", "metrics", "constraints", "artifacts"} <= set(target)
+        assert target["feasible"] and {"id", "config"} <= set(target["candidate"])
+        for metric in ("accuracy", "model_bytes", "flash_bytes", "arena_bytes", "latency_ms", "energy_mj"):
+            assert metric in target["metrics"], metric
+        for path in target["artifacts"].values():
+            assert (built_project / path).exists() and not Path(path).is_absolute()
+        assert all(check["ok"] for check in target["constraints"].values())
+    assert report["targets"]["mcu"]["metrics"]["arena_source"] == "measured"
+    assert report["candidates"] and {"id", "config", "metrics", "artifact"} <= set(report["candidates"][0])
+
+
+def test_generated_tflm_sources_compile(built_project, tmp_path):
+    folder = built_project / "build/targets/mcu/export/tflm"
+    header = (folder / "model_data.h").read_text()
+    assert "alignas(16)" in (folder / "model_data.cc").read_text()
+    assert "kTensorArenaSize" in header and "RegisterModelOps" in header
+    run("g++", "-std=c++17", "-c", str(folder / "model_data.cc"), "-o", str(tmp_path / "model.o"), cwd=folder)
+    # Instantiate the resolver template against a stand-in with TFLM's method names.
+    ops = [line.split("resolver.")[1].split("(")[0] for line in header.splitlines() if "resolver.Add" in line]
+    stand_in = "struct Resolver {" + "".join(f" int {op}() {{ return 0; }}" for op in ops) + " };\n"
+    (tmp_path / "use.cc").write_text(
+        f'#include "{folder}/model_data.h"\n{stand_in}int main() {{ Resolver r; return RegisterModelOps(r) ? 0 : 1; }}\n'
+    )
+    run("g++", "-std=c++17", str(tmp_path / "use.cc"), str(tmp_path / "model.o"), "-o", str(tmp_path / "use"), cwd=tmp_path)
+    assert run(str(tmp_path / "use"), cwd=tmp_path).returncode == 0
+
+
 def test_noop_repro_runs_no_stage(project):
     result = dvc("repro", cwd=project)
     assert stages_run(result.stdout) == set()

@@ -19,7 +19,10 @@ from edgeforge.errors import BuildError, ModelFileError
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf_keras, before TensorFlow is first imported
 
-MLPERF_TINY = Path(os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", "/work/shared/external/mlperf_tiny"))
+# The MLPerf Tiny reference models live in the workspace's shared/ folder, beside the repository.
+MLPERF_TINY = Path(
+    os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", Path(__file__).resolve().parents[3].parent / "shared/external/mlperf_tiny")
+)
 # Every MLPerf Tiny reference model TFLite Micro can run (kws_ref_model_float32 is hybrid).
 MLPERF_TFLM_MODELS = [
     "ad01_fp32.tflite", "ad01_int8.tflite", "kws_ref_model.tflite", "pretrainedResnet.tflite",

@@ -7,7 +7,10 @@ import pytest
 from edgeforge.cost.graph import read_graph
 from edgeforge.errors import ModelFileError
 
-MLPERF_TINY = Path(os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", "/work/shared/external/mlperf_tiny"))
+# The MLPerf Tiny reference models live in the workspace's shared/ folder, beside the repository.
+MLPERF_TINY = Path(
+    os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", Path(__file__).resolve().parents[3].parent / "shared/external/mlperf_tiny")
+)
 KWS_INT8 = MLPERF_TINY / "kws_ref_model.tflite"
 
 needs_mlperf = pytest.mark.skipif(not KWS_INT8.is_file(), reason=f"MLPerf Tiny models not found in {MLPERF_TINY}")

@@ -10,7 +10,10 @@ from edgeforge.cost.macs import op_costs, total_macs, total_params
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf_keras, before TensorFlow is first imported
 
-MLPERF_TINY = Path(os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", "/work/shared/external/mlperf_tiny"))
+# The MLPerf Tiny reference models live in the workspace's shared/ folder, beside the repository.
+MLPERF_TINY = Path(
+    os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", Path(__file__).resolve().parents[3].parent / "shared/external/mlperf_tiny")
+)
 
 
 def _convert(model, mode: str = "float32") -> bytes:

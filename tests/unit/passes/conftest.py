@@ -65,7 +65,15 @@ def trained(base_model, context) -> TrainedModels:
 
 @pytest.fixture(scope="session")
 def convert(digits):
-    """convert(model, mode) -> TFLite bytes through the ptq pass."""
+    """convert(model, mode) -> TFLite bytes through the ptq pass, each (model, mode) once."""
     from edgeforge.passes.ptq import PostTrainingQuantization
 
-    return lambda model, mode: PostTrainingQuantization({"mode": mode}).convert(model, digits.x_train)
+    converted: dict[tuple[int, str], tuple[object, bytes]] = {}
+
+    def run(model, mode: str) -> bytes:
+        key = (id(model), mode)
+        if key not in converted:  # keep the model alive so its id is not reused
+            converted[key] = model, PostTrainingQuantization({"mode": mode}).convert(model, digits.x_train)
+        return converted[key][1]
+
+    return run

@@ -32,21 +32,24 @@ def small_context(context):
 class PassContract:
     pass_name: str
     options: dict
-    modes: tuple[str, ...] = ("float32", "int8")
+    modes: tuple[str, ...] = ("int8",)  # the strictest conversion; test_effects converts float32 too
 
-    def make(self):
-        return PASSES[self.pass_name](self.options)
-
-    @pytest.fixture(scope="class")
-    def output(self, base_model, small_context):
-        return self.make().apply(base_model, small_context)
+    @classmethod
+    def make(cls):
+        return PASSES[cls.pass_name](cls.options)
 
     @pytest.fixture(scope="class")
-    def rerun(self, base_model, small_context):
+    @classmethod
+    def output(cls, base_model, small_context):
+        return cls.make().apply(base_model, small_context)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def rerun(cls, base_model, small_context):
         """A second run, on a copy of the base: (the copy's weights before, the output, the copy)."""
         source = clone_with_weights(base_model)
         before = [weight.copy() for weight in source.get_weights()]
-        return before, self.make().apply(source, small_context), source
+        return before, cls.make().apply(source, small_context), source
 
     def test_registers_under_its_name(self):
         assert PASSES[self.pass_name].name == self.pass_name
@@ -113,4 +116,3 @@ class TestCluster(PassContract):
 class TestQat(PassContract):
     pass_name = "qat"
     options = {"preserve": "none"}
-    modes = ("int8",)  # the only mode a QAT model is for (see edgeforge.passes.chain.QAT_MODES)

@@ -1,0 +1,233 @@
+"""ONNX: tf2onnx from the candidate's Keras model, quantized with ONNX Runtime's tools as it asks.
+
+The candidate's `quantization` picks the variant:
+
+    float32          the float graph as tf2onnx writes it
+    float16          weights stored as float16 and cast to float32 on load (TFLite's float16 mode)
+    dynamic          int8 weights, activations quantized at run time (`quantize_dynamic`)
+    int8, int16x8    static QDQ int8: per-channel symmetric weights, activation ranges calibrated
+                     on the representative data (what the TFLite int8 converter does); ONNX
+                     Runtime has no int16-activation kernels, so int16x8 candidates get int8 too
+
+A QAT candidate's graph already carries its trained ranges as QuantizeLinear/DequantizeLinear
+pairs (tf2onnx turns TF's FakeQuant ops into them), so it is not calibrated a second time.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from edgeforge.errors import MissingDependencyError
+from edgeforge.export.base import ExportContext, Exporter, ExportError
+
+# Opset per runtime that loads ONNX. tf2onnx 1.17 writes opsets up to 18.
+OPSET_BY_RUNTIME: dict[str, int] = {
+    # ONNX Runtime runs opset 17 from release 1.13 on (the Raspberry Pi wheels are newer), and 17 is
+    # the newest opset whose QDQ and per-channel quantization every 1.13+ release executes.
+    "onnxruntime": 17,
+    # TensorRT's ONNX parser: 8.5 (JetPack 5.1) and 8.6 (JetPack 6.0) stop at opset 17; 10.x reads
+    # it too, so one model serves every JetPack an Orin Nano runs.
+    "tensorrt": 17,
+}
+DEFAULT_OPSET = OPSET_BY_RUNTIME["onnxruntime"]
+INPUT_NAME = "input"
+OUTPUT_NAME = "scores"
+CALIBRATION_SAMPLES = 200  # as many as the TFLite converter sees (passes.ptq.REPRESENTATIVE_SAMPLES)
+
+
+def require(module: str, package: str):
+    """Import an optional converter/runtime module, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(package) from None
+
+
+def opset_for(target) -> int:
+    """The opset for the runtime of `target` that will load the ONNX model."""
+    if target is not None and target.runtime in OPSET_BY_RUNTIME:
+        return OPSET_BY_RUNTIME[target.runtime]
+    return DEFAULT_OPSET
+
+
+def convert_keras(keras_model, opset: int = DEFAULT_OPSET, batch_size: int | None = None):
+    """The float ONNX model of a tf_keras classifier, with input `input` and output `scores`.
+
+    batch_size None leaves the batch dimension free; TensorRT gets 1 (a static shape needs no
+    optimization profile). Raises ExportError with tf2onnx's reason when an op does not convert.
+    """
+    from edgeforge.tfcompat import import_tf
+
+    tf, _ = import_tf()
+    tf2onnx = require("tf2onnx", "tf2onnx")
+    signature = (tf.TensorSpec((batch_size, *keras_model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
+    try:
+        model, _ = tf2onnx.convert.from_keras(keras_model, input_signature=signature, opset=opset)
+    except Exception as error:  # tf2onnx raises many unrelated types
+        raise ExportError(f"tf2onnx could not convert the model: {first_line(error)}") from error
+    # tf2onnx logs the TF ops it has no conversion for and leaves them in the graph as they were
+    onnx = require("onnx", "onnx")
+    unconverted = sorted({n.op_type for n in model.graph.node if n.domain in ("", "ai.onnx") and not onnx.defs.has(n.op_type)})
+    if unconverted:
+        raise ExportError(f"tf2onnx has no ONNX conversion for TF op(s) {', '.join(unconverted)} (opset {opset})")
+    if len(model.graph.input) != 1 or len(model.graph.output) != 1:
+        raise ExportError(f"expected one input and one output, tf2onnx wrote {len(model.graph.input)} and {len(model.graph.output)}")
+    canonical_names(model)
+    return model
+
+
+def first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def canonical_names(model) -> None:
+    """Give the same Keras model the same bytes and names that every consumer can parse.
+
+    tf2onnx numbers the nodes it inserts from a process-wide counter (`Reshape__23`), so a second
+    conversion in one process names them differently; they are renumbered in graph order. TF's
+    `:0` suffixes become `_0`: a TensorRT calibration cache separates name and scale with ':'.
+    """
+    graph = model.graph
+    numbers: dict[str, str] = {}
+
+    def clean(name: str) -> str:
+        renumbered = re.sub(r"__(\d+)", lambda m: "__" + numbers.setdefault(m.group(1), str(len(numbers))), name)
+        return renumbered.replace(":", "_")
+
+    renamed = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+    taken = set(renamed.values())
+    values = [t.name for t in graph.initializer] + [n for node in graph.node for n in (*node.input, *node.output)]
+    for name in values:
+        if name and name not in renamed:
+            new = clean(name)
+            while new in taken:
+                new += "_"
+            renamed[name] = new
+            taken.add(new)
+    for tensor in graph.initializer:
+        tensor.name = renamed[tensor.name]
+    for node in graph.node:
+        node.name = clean(node.name)
+        node.input[:] = [renamed.get(n, n) for n in node.input]
+        node.output[:] = [renamed.get(n, n) for n in node.output]
+    for info in (*graph.input, *graph.output, *graph.value_info):
+        info.name = renamed.get(info.name, info.name)
+        for dim in info.type.tensor_type.shape.dim:
+            if dim.HasField("dim_param"):
+                dim.dim_param = "batch" if info.name in (INPUT_NAME, OUTPUT_NAME) else clean(dim.dim_param)
+
+
+def has_qdq(model) -> bool:
+    return any(node.op_type == "QuantizeLinear" for node in model.graph.node)
+
+
+class RepresentativeReader:
+    """ONNX Runtime's CalibrationDataReader protocol over the representative samples, one batch."""
+
+    def __init__(self, representative_x: np.ndarray):
+        self._feeds = iter([{INPUT_NAME: representative_x[:CALIBRATION_SAMPLES].astype(np.float32)}])
+
+    def get_next(self) -> dict | None:
+        return next(self._feeds, None)
+
+
+def quantize_static_int8(model, representative_x: np.ndarray):
+    """Static QDQ int8 (per-channel weights), activation ranges from the representative data."""
+    quantization = require("onnxruntime.quantization", "onnxruntime")
+    with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
+        out = Path(folder) / "int8.onnx"
+        try:
+            quantization.quantize_static(
+                model,
+                out,
+                RepresentativeReader(representative_x),
+                quant_format=quantization.QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=quantization.QuantType.QInt8,
+                weight_type=quantization.QuantType.QInt8,
+                calibrate_method=quantization.CalibrationMethod.MinMax,
+            )
+        except Exception as error:
+            raise ExportError(f"ONNX Runtime static quantization failed: {first_line(error)}") from error
+        return load_model(out)
+
+
+def quantize_dynamic_int8(model):
+    """int8 weights; activations are quantized per call at run time (ConvInteger/MatMulInteger)."""
+    quantization = require("onnxruntime.quantization", "onnxruntime")
+    with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
+        out = Path(folder) / "dynamic.onnx"
+        try:
+            quantization.quantize_dynamic(model, out, weight_type=quantization.QuantType.QInt8)
+        except Exception as error:
+            raise ExportError(f"ONNX Runtime dynamic quantization failed: {first_line(error)}") from error
+        return load_model(out)
+
+
+def store_weights_float16(model):
+    """Float weights stored as float16, each with a Cast back to float32 ahead of the graph."""
+    onnx = require("onnx", "onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    casts = []
+    for tensor in model.graph.initializer:
+        if tensor.data_type != TensorProto.FLOAT:
+            continue
+        name = tensor.name
+        tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), f"{name}_fp16"))
+        casts.append(helper.make_node("Cast", [f"{name}_fp16"], [name], name=f"{name}_cast", to=TensorProto.FLOAT))
+    nodes = [*casts, *model.graph.node]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    return model
+
+
+def load_model(path: Path):
+    onnx = require("onnx", "onnx")
+    return onnx.load(str(path))
+
+
+def quantize_for(model, quantization: str, representative_x: np.ndarray):
+    """The variant of a float (or QAT) ONNX model that the candidate's quantization mode asks for."""
+    if has_qdq(model) or quantization == "float32":
+        return model
+    if quantization == "float16":
+        return store_weights_float16(model)
+    if quantization == "dynamic":
+        return quantize_dynamic_int8(model)
+    return quantize_static_int8(model, representative_x)
+
+
+def serialize(model) -> bytes:
+    return model.SerializeToString(deterministic=True)
+
+
+def onnx_bytes_for(keras_model, quantization: str, representative_x: np.ndarray, opset: int = DEFAULT_OPSET) -> bytes:
+    """The ONNX model of a candidate, as the search evaluates it in onnxruntime and the stage exports it."""
+    return serialize(quantize_for(convert_keras(keras_model, opset), quantization, representative_x))
+
+
+def is_tflite(model_bytes: bytes) -> bool:
+    return model_bytes[4:8] == b"TFL3"
+
+
+class OnnxExporter(Exporter):
+    name: ClassVar[str] = "onnx"
+
+    def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
+        if is_tflite(context.model_bytes):
+            model_bytes = onnx_bytes_for(context.load_keras(), context.quantization, context.representative_x, opset_for(context.target))
+        else:  # the search selected (and verified) this very ONNX model
+            model_bytes = context.model_bytes
+        path = out_dir / "model.onnx"
+        path.write_bytes(model_bytes)
+        return [path]

@@ -1,0 +1,81 @@
+"""A candidate's pass list, derived from its config; refusals that fail one candidate, not the search."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeforge.errors import BuildError
+from edgeforge.passes import PASS_ORDER, PASSES, TrainContext
+from edgeforge.passes.chain import apply_training_passes, passes_for, rejection_reason
+from edgeforge.passes.finetune import warn_skipped_layers
+
+
+def candidate(**changes) -> dict:
+    return {"width": 1.0, "sparsity": 0.0, "clusters": 0, "qat": False, "quantization": "int8", **changes}
+
+
+def test_passes_for_base_candidate_is_only_ptq():
+    assert passes_for(candidate()) == [("ptq", {"mode": "int8"})]
+
+
+def test_passes_for_everything_follows_pass_order_and_preserves_both():
+    passes = passes_for(candidate(width=0.5, sparsity=0.5, clusters=16, qat=True), {"temperature": 2.0})
+    assert [name for name, _ in passes] == list(PASS_ORDER)
+    assert passes[0] == ("distill", {"width": 0.5, "temperature": 2.0})
+    assert passes[2] == ("cluster", {"clusters": 16, "preserve_sparsity": True})
+    assert passes[3] == ("qat", {"preserve": "both"})
+
+
+@pytest.mark.parametrize(
+    ("sparsity", "clusters", "preserve"),
+    [(0.0, 0, "none"), (0.5, 0, "sparsity"), (0.0, 16, "clusters"), (0.5, 16, "both")],
+)
+def test_passes_for_qat_preserves_what_earlier_passes_made(sparsity, clusters, preserve):
+    passes = dict(passes_for(candidate(sparsity=sparsity, clusters=clusters, qat=True)))
+    assert passes["qat"] == {"preserve": preserve}
+
+
+def test_every_derived_config_validates_against_its_pass():
+    for name, options in passes_for(candidate(width=0.5, sparsity=0.5, clusters=16, qat=True)):
+        PASSES[name](options)
+
+
+@pytest.mark.parametrize("mode", ["float32", "float16", "dynamic", "int16x8"])
+def test_passes_for_rejects_qat_without_int8(mode):
+    assert "int8" in rejection_reason(candidate(qat=True, quantization=mode))
+    with pytest.raises(BuildError, match="pointless"):
+        passes_for(candidate(qat=True, quantization=mode))
+
+
+def test_apply_training_passes_skips_ptq_and_returns_the_base_model():
+    base = object()
+    model, seconds = apply_training_passes(base, [("ptq", {"mode": "int8"})], context=None)
+    assert model is base and seconds >= 0
+
+
+@pytest.mark.parametrize("pass_name", ["prune", "cluster", "qat"])
+def test_pass_fails_candidate_with_build_error_on_a_layer_tfmot_cannot_wrap(pass_name, digits):
+    from edgeforge.tfcompat import import_tf
+
+    _, keras = import_tf()
+
+    class Scale(keras.layers.Layer):  # a custom layer with weights: no TF-MOT registry knows it
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(1,))
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    model = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Flatten(), Scale(), keras.layers.Dense(10)])
+    options = {"prune": {"sparsity": 0.5}, "cluster": {"clusters": 4}, "qat": {}}[pass_name]
+    with pytest.raises(BuildError, match=f"{pass_name}: TF-MOT cannot wrap"):
+        PASSES[pass_name](options).apply(model, TrainContext(digits, None, epochs=1, batch_size=64, learning_rate=0.001, seed=0))
+
+
+def test_skipped_depthwise_layers_are_named_in_a_warning():
+    from edgeforge.models import build_model
+
+    model = build_model("ds_cnn", (8, 8, 1), 10)
+    with pytest.warns(UserWarning, match=r"prune: TF-MOT skips layer 'depthwise_conv2d\w*'"):
+        skipped = warn_skipped_layers(model, "prune", "pruning")
+    assert len(skipped) == 2
