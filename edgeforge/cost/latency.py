@@ -51,7 +51,8 @@ def predict_latency_ms(ops: Iterable[OpSpec], device: Device, runtime: str) -> f
     """Latency of a whole model in milliseconds: the sum over its operators, run one after another.
 
     Unknown op types are priced as overhead only and unknown dtypes as float32; both warn once
-    per call, naming what was not recognised.
+    per call, naming what was not recognised. Raises UserError when the device lacks `runtime`,
+    or has no rate for the dtype of an op that multiply-accumulates (float32 on an int8-only device).
     """
     figures = _throughput(device, runtime)
     hz = device.clock_mhz * 1e6
@@ -64,8 +65,10 @@ def predict_latency_ms(ops: Iterable[OpSpec], device: Device, runtime: str) -> f
             unknown_ops.add(op_type)
             continue
         kernel_dtype = _kernel_dtype(dtype, unknown_dtypes)
-        work = macs if macs > 0 else output_elements
-        total_s += work / (_macs_per_cycle(figures, kernel_dtype, device, runtime) * hz)
+        if macs > 0:
+            total_s += macs / (_macs_per_cycle(figures, kernel_dtype, device, runtime) * hz)
+        else:
+            total_s += output_elements / (_data_rate(figures, kernel_dtype) * hz)
     if unknown_ops:
         warnings.warn(
             f"latency model has no cost for op(s) {', '.join(sorted(unknown_ops))}; "
@@ -93,6 +96,14 @@ def _kernel_dtype(dtype: str, unknown: set[str]) -> str:
         unknown.add(dtype)
         return "float32"
     return dtype
+
+
+def _data_rate(figures: Throughput, dtype: str) -> float:
+    """Elements per cycle of an op that only moves or compares data. A dtype the runtime has no
+    kernels for still appears at a model's edges (the float input of QUANTIZE on an int8-only
+    device); the host copies it, priced at the slowest rate the runtime has."""
+    rates = figures.macs_per_cycle
+    return rates.get(dtype) or rates.get(DTYPE_FALLBACK.get(dtype, "")) or min(rates.values())
 
 
 def _macs_per_cycle(figures: Throughput, dtype: str, device: Device, runtime: str) -> float:

@@ -1,9 +1,9 @@
 """What pruning and clustering left in an exported model, read back from the .tflite itself.
 
 The kernels are the constant weight inputs (input 1) of CONV_2D, DEPTHWISE_CONV_2D,
-FULLY_CONNECTED, TRANSPOSE_CONV and CONV_3D; where a kernel is computed by a DEQUANTIZE (float16
-weights, or a QAT model converted without optimization), its constant input is read instead.
-Their values come from the LiteRT interpreter, as stored: int8 codes for quantized kernels.
+FULLY_CONNECTED, TRANSPOSE_CONV and CONV_3D. Where a kernel is computed at run time by (DE)QUANTIZE
+ops (float16 weights; a QAT model converted without optimization), the constant it is computed
+from is read instead. Values come from the LiteRT interpreter as stored: int8 codes when quantized.
 
 - weight_sparsity: exact zeros over all kernel elements. A quantized weight is zero when its code
   equals its channel's zero point (0 for TFLite's symmetric int8 weights).
@@ -54,7 +54,7 @@ def kernel_tensors(graph: Graph) -> list[Tensor]:
         if op.type not in KERNEL_OPS or len(op.inputs) <= KERNEL_INPUT:
             continue
         tensor = graph.tensor(op.inputs[KERNEL_INPUT])
-        while tensor is not None and not tensor.is_constant and _is_dequantized(tensor, producers):
+        while tensor is not None and not tensor.is_constant and _is_converted(tensor, producers):
             tensor = graph.tensor(producers[tensor.index].inputs[0])
         if tensor is not None and tensor.is_constant:
             kernels.append(tensor)
@@ -71,6 +71,6 @@ def channels(values: np.ndarray, kernel: Tensor):
     return list(zip(per_channel, quantization.zero_points))
 
 
-def _is_dequantized(tensor: Tensor, producers: dict) -> bool:
+def _is_converted(tensor: Tensor, producers: dict) -> bool:
     producer = producers.get(tensor.index)
-    return producer is not None and producer.type == "DEQUANTIZE"
+    return producer is not None and producer.type in ("DEQUANTIZE", "QUANTIZE")

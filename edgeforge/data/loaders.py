@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def load_dataset(config: Dataset, root: str | Path = ".") -> tuple[np.ndarray, n
         if config.name == "npz":
             return _load_npz(path)
         return _load_csv(path, config.label_column)
-    except (ValueError, KeyError, OSError, EOFError) as error:
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"dataset.path: {path} could not be read as {config.name}: {error}") from None
 
 
@@ -104,5 +105,5 @@ def load_splits(path: str | Path) -> Splits:
     try:
         with np.load(path, allow_pickle=False) as archive:
             return Splits(**{name: archive[name] for name in Splits.__dataclass_fields__})
-    except (ValueError, KeyError, OSError, EOFError) as error:
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{path}: prepared data is corrupt ({error}); rerun `dvc repro -f prepare`") from None

@@ -28,7 +28,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -38,12 +38,15 @@ from edgeforge.export.base import ExportContext, Exporter, ExportError
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"
 PACKAGE_NAME = "model.mlpackage"
-# Weights of at most this many elements stay float16: none is larger than the largest palette
-# (256 entries), so a look-up table or per-channel scales would gain nothing; biases are among them.
+# Weights of at most this many elements (biases among them) stay float16: a palette has up to 256
+# entries, so palettizing a smaller tensor stores about as much as it saves. The same threshold for
+# every compression keeps what verify_package expects one rule.
 WEIGHT_THRESHOLD = 256
 PALETTE_BITS = (1, 2, 3, 4, 6, 8)  # the index widths Core ML supports
 SPARSITY_SLACK = 0.005  # magnitude pruning rounds the number of zeros per tensor
 WEIGHT_OPS = {"conv": "weight", "conv_transpose": "weight", "linear": "weight", "matmul": "y"}
+# Inputs of the constexpr ops (iOS 16 and 18 sets) that hold the stored integers of a weight.
+STORED_VALUES = ("data", "quantized_data", "indices", "indices_nonzero_data")
 METADATA_DROPPED = ("com.github.apple.coremltools.conversion_date",)  # would make every export differ
 
 
@@ -51,7 +54,7 @@ METADATA_DROPPED = ("com.github.apple.coremltools.conversion_date",)  # would ma
 class Compression:
     """How the candidate's weights are stored in Core ML."""
 
-    method: str  # "float16" | "linear" | "palettize"
+    method: Literal["float16", "linear", "palettize"]
     bits: int  # bits per stored weight: 16, 8, or the palette's index width
     sparsity: float  # fraction of zeros stored as a mask; 0 = dense
 
@@ -126,13 +129,15 @@ def compress(model, compression: Compression):
     """Prune, then palettize or quantize, the weights as `compression` says."""
     ct = import_coremltools()
     cto = ct.optimize.coreml
+    threshold = {"weight_threshold": WEIGHT_THRESHOLD}
     steps = []
     if compression.sparsity > 0:
-        steps.append((cto.prune_weights, cto.OpMagnitudePrunerConfig(target_sparsity=compression.sparsity, weight_threshold=WEIGHT_THRESHOLD)))
+        steps.append((cto.prune_weights, cto.OpMagnitudePrunerConfig(target_sparsity=compression.sparsity, **threshold)))
     if compression.method == "palettize":
-        steps.append((cto.palettize_weights, cto.OpPalettizerConfig(nbits=compression.bits, mode="kmeans", weight_threshold=WEIGHT_THRESHOLD)))
+        steps.append((cto.palettize_weights, cto.OpPalettizerConfig(nbits=compression.bits, mode="kmeans", **threshold)))
     if compression.method == "linear":
-        steps.append((cto.linear_quantize_weights, cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", weight_threshold=WEIGHT_THRESHOLD)))
+        config = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", **threshold)
+        steps.append((cto.linear_quantize_weights, config))
     for index, (step, config) in enumerate(steps):
         options = {"joint_compression": True} if index > 0 else {}
         try:
@@ -175,7 +180,7 @@ def weight_encodings(program) -> list[WeightEncoding]:
         bits, stored = dtype_bits(weight.dtype), elements
         for producer in constexpr_chain(weight.op):
             for name, var in producer.inputs.items():
-                if name in ("data", "quantized_data", "indices", "indices_nonzero_data") or (name == "nonzero_data" and is_integer(var.dtype)):
+                if name in STORED_VALUES or (name == "nonzero_data" and is_integer(var.dtype)):
                     bits = dtype_bits(var.dtype)
                 if name in ("nonzero_data", "indices_nonzero_data"):
                     stored = min(stored, int(np.prod(var.shape)))
@@ -220,7 +225,8 @@ def verify_package(path: Path, input_shape: tuple[int, ...], num_classes: int, c
             problems.append(f"expected one {kind}, found {len(described)}")
             continue
         array = described[0].type.multiArrayType
-        found = {"name": described[0].name, "shape": [int(d) for d in array.shape], "dtype": array_dtype(array.dataType)}
+        shape_found = [int(d) for d in array.shape]
+        found = {"name": described[0].name, "shape": shape_found, "dtype": array_dtype(array.dataType)}
         interface[kind] = found
         expected = {"name": name, "shape": shape, "dtype": "float32"}
         if found != expected:
@@ -248,8 +254,9 @@ def stabilize_manifest(path: Path) -> None:
     model gives the same bytes (DVC then sees no change)."""
     manifest_path = path / "Manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    renamed = {key: str(uuid.uuid5(uuid.NAMESPACE_URL, f"edgeforge:{item['path']}")) for key, item in manifest["itemInfoEntries"].items()}
-    manifest["itemInfoEntries"] = {renamed[key]: item for key, item in manifest["itemInfoEntries"].items()}
+    items = manifest["itemInfoEntries"]
+    renamed = {key: str(uuid.uuid5(uuid.NAMESPACE_URL, f"edgeforge:{item['path']}")) for key, item in items.items()}
+    manifest["itemInfoEntries"] = {renamed[key]: item for key, item in items.items()}
     manifest["rootModelIdentifier"] = renamed[manifest["rootModelIdentifier"]]
     manifest_path.write_text(json.dumps(manifest, indent=4, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -259,7 +266,8 @@ def predict(path: Path, x: np.ndarray) -> np.ndarray:
     ct = import_coremltools()
     model = ct.models.MLModel(str(path))
     samples = x.astype(np.float32)
-    return np.concatenate([model.predict({INPUT_NAME: samples[i : i + 1]})[OUTPUT_NAME] for i in range(len(samples))])
+    scores = [model.predict({INPUT_NAME: samples[i : i + 1]})[OUTPUT_NAME] for i in range(len(samples))]
+    return np.concatenate(scores).astype(np.float32)
 
 
 class CoremlExporter(Exporter):

@@ -31,7 +31,16 @@ from typing import ClassVar
 import numpy as np
 
 from edgeforge.export.base import ExportContext, Exporter
-from edgeforge.export.onnx import CALIBRATION_SAMPLES, INPUT_NAME, OPSET_BY_RUNTIME, OUTPUT_NAME, convert_keras, has_qdq, require, serialize
+from edgeforge.export.onnx import (
+    CALIBRATION_SAMPLES,
+    INPUT_NAME,
+    OPSET_BY_RUNTIME,
+    OUTPUT_NAME,
+    convert_keras,
+    has_qdq,
+    require,
+    serialize,
+)
 
 FOLDER = "tensorrt"
 TRT_VERSION_CODE = 100300  # TensorRT 10.3, shipped with JetPack 6.1 and 6.2 for the Orin Nano
@@ -128,41 +137,46 @@ TRTEXEC="${{TRTEXEC:-$(command -v trtexec || echo /usr/src/tensorrt/bin/trtexec)
 
 def readme(context: ExportContext, input_shape: tuple[int, ...], num_classes: int, calibrated: bool, explicit: bool) -> str:
     quantization = context.quantization
-    flags = " ".join(PRECISION_FLAGS[quantization]) or "(none: float32)"
-    accuracy = context.metrics.get("accuracy")
+    candidate = ", ".join(f"{key} {value}" for key, value in context.candidate_config.items())
+    flags = " ".join(PRECISION_FLAGS[quantization]) or "none (float32)"
     if explicit:
-        int8 = "The model carries its QAT ranges as QuantizeLinear/DequantizeLinear pairs: TensorRT quantizes explicitly, no calibration cache is needed."
+        int8 = (
+            "The model carries its QAT ranges as QuantizeLinear/DequantizeLinear pairs: TensorRT "
+            "quantizes explicitly, without a calibration cache."
+        )
     elif calibrated:
         int8 = (
-            "`calibration.cache` holds TensorRT's text calibration cache: a header "
-            f"`TRT-<version>-{CALIBRATOR}`, then `tensor: scale` per tensor, the scale being "
-            "max|activation| / 127 over the representative samples as a big-endian float32 in hex. "
-            "`build_engine.sh` stamps the local TensorRT version into the header first."
+            f"`calibration.cache` is TensorRT's text calibration cache: a header `TRT-<version>-{CALIBRATOR}`, "
+            "then `tensor: scale` per tensor, the scale being max|activation| / 127 over the representative "
+            "samples, as a big-endian float32 in hex. `build_engine.sh` stamps the local TensorRT version "
+            "into the header first (TensorRT 10 rejects a cache from another version)."
         )
     else:
-        int8 = "No int8: no calibration cache."
-    return f"""# TensorRT handoff: {context.target_name}
+        int8 = "No int8 layers, so no calibration cache."
+    accuracy = context.metrics.get("accuracy")
+    measured = f"{accuracy:.4f} on the held-out split" if accuracy is not None else "not recorded"
+    cache_row = "| `calibration.cache` | the int8 scale of every tensor |\n" if calibrated else ""
+    return f"""# TensorRT handoff for target `{context.target_name}`
 
-Built by edgeforge for candidate `{context.candidate_config}` (quantization `{quantization}`).
-A TensorRT engine belongs to the GPU and TensorRT version that build it, so it is built on the
-device:
+Candidate: {candidate}.
+An engine belongs to the GPU and TensorRT version that build it, so it is built on the device:
 
 ```sh
-./build_engine.sh        # writes model.engine; trtexec then times it
+./build_engine.sh        # writes model.engine, then trtexec times it
 ```
 
 | file | what |
 |---|---|
-| `model.onnx` | the model, float32 weights, opset {OPSET_BY_RUNTIME["tensorrt"]}, static batch 1 |
+| `model.onnx` | the model: float32 weights, opset {OPSET_BY_RUNTIME["tensorrt"]}, static batch 1 |
 | `build_engine.sh` | `trtexec {" ".join(trtexec_args(quantization, calibrated))}` |
-{"| `calibration.cache` | int8 scale per tensor (see below) |" + chr(10) if calibrated else ""}
+{cache_row}
 Precision flags: {flags}. {int8}
 
-Engine interface: input `{INPUT_NAME}` float32 {[1, *input_shape]}, output `{OUTPUT_NAME}` float32
+Engine bindings: input `{INPUT_NAME}` float32 {[1, *input_shape]}, output `{OUTPUT_NAME}` float32
 [1, {num_classes}] (class probabilities).
-Accuracy of the selected model in its verification runtime: {accuracy if accuracy is not None else "n/a"};
-an engine within about a point of it is sound (check with `trtexec --loadEngine=model.engine`
-timings and your own held-out data).
+
+The selected model's accuracy, measured by edgeforge: {measured}. The engine should come
+within about a point of it on the same data.
 """
 
 
@@ -182,9 +196,11 @@ class TensorrtExporter(Exporter):
         paths[1].write_text(build_script(context.quantization, calibrated), encoding="utf-8")
         paths[1].chmod(paths[1].stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         input_shape = tuple(keras_model.input_shape[1:])
-        paths[2].write_text(readme(context, input_shape, int(keras_model.output_shape[-1]), calibrated, explicit), encoding="utf-8")
+        num_classes = int(keras_model.output_shape[-1])
+        paths[2].write_text(readme(context, input_shape, num_classes, calibrated, explicit), encoding="utf-8")
         if calibrated:
             cache = folder / "calibration.cache"
-            cache.write_text(calibration_cache(activation_ranges(model_bytes, context.representative_x)), encoding="utf-8")
+            ranges = activation_ranges(model_bytes, context.representative_x)
+            cache.write_text(calibration_cache(ranges), encoding="utf-8")
             paths.append(cache)
         return paths

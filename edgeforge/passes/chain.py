@@ -16,8 +16,9 @@ from edgeforge.errors import BuildError
 from edgeforge.passes import PASSES
 from edgeforge.passes.base import TrainContext
 
-# QAT simulates 8-bit activations: only full-int8 conversion realizes it (int16x8 fails to
-# convert a QAT model; float modes would keep the fake-quant ops or undo the training).
+# QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
+# on a QAT model, float32 keeps float kernels quantized at run time, and float16 and dynamic
+# produce the int8 model with float I/O under another name.
 QAT_MODES = ("int8",)
 
 

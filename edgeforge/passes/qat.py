@@ -23,7 +23,8 @@ class Qat(Pass):
     Plain QAT retrains every weight and so undoes pruning and clustering; `preserve` picks TF-MOT's
     collaborative scheme that keeps them (PQAT, CQAT, or PCQAT for both). Returns the
     quantize-annotated model; the `ptq` pass in mode int8 turns it into an int8 TFLite model
-    (int16x8 cannot: QAT simulates 8-bit activations). Cost: fine-tunes for `context.epochs` epochs.
+    (int16x8 cannot: QAT simulates 8-bit activations). Cost: fine-tunes for `context.epochs` epochs
+    at a tenth of the learning rate.
     """
 
     name: ClassVar[str] = "qat"

@@ -14,6 +14,7 @@ def _read(path: Path):
 
 
 def build_report(root: str | Path = ".") -> dict:
+    from edgeforge.search.relax import relaxations
     from edgeforge.search.select import explain_infeasible
 
     build = Path(root) / "build"
@@ -41,8 +42,17 @@ def build_report(root: str | Path = ".") -> dict:
             "artifacts": {fmt: _one_path(paths) for fmt, paths in exports["formats"].items()},
             "base_accuracy": result["base_accuracy"],
         }
+        pareto = _read(build / "targets" / name / "pareto.json")
+        if pareto is not None:
+            entry["pareto"] = {
+                "json": f"build/targets/{name}/pareto.json",
+                "png": f"build/targets/{name}/pareto.png",
+                "binding": pareto["binding"]["constraint"],
+                "fronts": pareto["fronts"],
+            }
         if selected is None:
             entry["explanation"] = explain_infeasible(result)
+            entry["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
         else:
             entry["ops"] = _op_breakdown(Path(root), selected, spec)
         targets[name] = entry
@@ -50,8 +60,11 @@ def build_report(root: str | Path = ".") -> dict:
             record = candidates.setdefault(candidate["id"], {
                 "id": candidate["id"], "config": candidate["config"], "metrics": candidate["metrics"],
                 "artifact": candidate["artifact"], "failure": candidate["failure"], "by_target": {},
+                "epochs": (candidate["metrics"] or {}).get("epochs"),  # fidelity: fine-tune epochs trained
             })
             record["by_target"][name] = {"metrics": candidate["metrics"], "feasible": candidate["feasible"]}
+    summary.setdefault("strategy", "exhaustive")
+    summary.setdefault("pruned_analytically", 0)
     return {
         "targets": targets,
         "search": summary,

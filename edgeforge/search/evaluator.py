@@ -81,7 +81,15 @@ class Evaluator:
 
     # -- training ------------------------------------------------------------------------------
     def trained_key(self, recipe: TrainingRecipe, epochs: int | None = None) -> str:
+        if recipe.is_base:  # never trained: the same model at every fidelity
+            return hash_of(self._base_key, recipe.config())
         return hash_of(self._base_key, recipe.config(), self._training_settings(epochs))
+
+    def has_trained(self, recipe: TrainingRecipe, epochs: int | None = None) -> bool:
+        """Whether the recipe's model at this fidelity is in the memo (counts no hit or miss)."""
+        if recipe.is_base:
+            return True
+        return (Path(self.memo.root) / "trained" / self.trained_key(recipe, epochs) / "done").is_file()
 
     def _training_settings(self, epochs: int | None) -> dict:
         search = self.spec.search
@@ -97,6 +105,7 @@ class Evaluator:
 
         A recipe is its parent's model plus one more pass (see `parent_recipe`), so recipes that
         share a prefix of passes share its training, and each training runs exactly one pass.
+        `epochs` is the fidelity of that last pass; the parent is always trained in full.
         """
         if recipe.is_base:
             return self.base_model, {"train_seconds": 0.0, "epochs": 0}
@@ -107,12 +116,12 @@ class Evaluator:
 
         folder = self.memo.entry("trained", key)
         if folder is None:
-            parent_model, parent_record = self.trained(parent_recipe(recipe), epochs)
+            parent_model, parent_record = self.trained(parent_recipe(recipe))
             folder = self.memo.store(
                 "trained", key, lambda out: self._train(recipe, parent_model, parent_record, epochs, out)
             )
             self.stats.trained += 1
-            self.stats.train_epochs[recipe.id] = self.fidelity(epochs)
+            self.stats.train_epochs[f"{recipe.id}@{self.fidelity(epochs)}"] = self.fidelity(epochs)
         record = json.loads((folder / "record.json").read_text())
         result = (load_trained(folder / "model.h5"), record)
         self._models[(recipe, key)] = result
@@ -181,6 +190,26 @@ class Evaluator:
             "convert_seconds": round(time.perf_counter() - started, 3),
         }
 
+    def untrained_converted(self, width: float, mode: str) -> bytes:
+        """.tflite bytes of a seeded, untrained model at `width` in PTQ `mode`: the structure (and so
+        the size, arena and latency) every trained model of that width and mode will have."""
+        key = hash_of("untrained", self.spec.model.model_dump(), width, mode, self.splits.fingerprint(), code_version(), self.spec.project.seed)
+        folder = self.memo.entry("structure", key)
+        if folder is None:
+            folder = self.memo.store("structure", key, lambda out: self._convert_untrained(width, mode, out))
+        return (folder / "model.tflite").read_bytes()
+
+    def _convert_untrained(self, width: float, mode: str, out: Path) -> None:
+        from edgeforge.models import build_model
+        from edgeforge.passes.ptq import PostTrainingQuantization
+        from edgeforge.tfcompat import seed_everything
+
+        seed_everything(self.spec.project.seed)
+        model = build_model(
+            self.spec.model.name, self.splits.input_shape, self.splits.num_classes, width=width, dropout=self.spec.model.dropout
+        )
+        (out / "model.tflite").write_bytes(PostTrainingQuantization({"mode": mode}).convert(model, self.splits.x_train))
+
     # -- measurement in the real runtime -------------------------------------------------------
     def measured(self, model_bytes: bytes, runtime: str) -> dict:
         """Accuracy on the held-out split in `runtime` (+ the measured arena for TFLite Micro)."""
@@ -205,11 +234,11 @@ class Evaluator:
         return record
 
     # -- per-target metrics --------------------------------------------------------------------
-    def target_metrics(self, candidate: Candidate, target: Target, base_accuracy: float) -> dict:
-        """Every metric of the candidate on the target's device and runtime."""
+    def target_metrics(self, candidate: Candidate, target: Target, base_accuracy: float, epochs: int | None = None) -> dict:
+        """Every metric of the candidate (trained at fidelity `epochs`) on the target's device and runtime."""
         from edgeforge.cost.profile import profile_model
 
-        model_bytes, record = self.converted(candidate)
+        model_bytes, record = self.converted(candidate, epochs)
         measured = self.measured(model_bytes, target.runtime)
         profile = profile_model(
             model_bytes,

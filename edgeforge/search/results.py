@@ -25,10 +25,11 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                 "checks": [asdict(check) for check in evaluated.checks],
                 "feasible": evaluated.feasible,
                 "failure": evaluated.failure,
+                "epochs": evaluated.metrics["epochs"] if evaluated.metrics else None,
                 "artifact": None,
             }
             if evaluated.metrics is not None:
-                model_bytes, record = evaluator.converted(evaluated.candidate)
+                model_bytes, record = evaluator.converted(evaluated.candidate, evaluated.epochs)
                 if candidate_id not in models_written:
                     (out / "models").mkdir(exist_ok=True)
                     (out / "models" / f"{candidate_id}.tflite").write_bytes(model_bytes)
@@ -44,6 +45,10 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
             "constraints": target.constraints.model_dump(exclude_none=True),
             "base_accuracy": result.base_accuracy,
             "candidates": entries,
+            "pruned_analytically": {
+                candidate_id: [asdict(exclusion) for exclusion in exclusions]
+                for candidate_id, exclusions in sorted(result.dropped.get(name, {}).items())
+            },
         })
     stats = evaluator.stats
     summary = {
@@ -55,6 +60,9 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "measured": stats.measured,
         "memo_hits": evaluator.memo.hits,
         "pruned_analytically": result.pruned_analytically,
+        "pruned_per_target": {name: len(dropped) for name, dropped in sorted(result.dropped.items())},
+        "budget_exhausted": result.budget_exhausted,
+        "train_epochs": stats.train_epochs,
         "base_accuracy": result.base_accuracy,
     }
     write_json(out / "summary.json", summary)

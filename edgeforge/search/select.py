@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgeforge.errors import ConstraintsUnmetError
 from edgeforge.search.constraints import CONSTRAINT_METRICS, ranking_key
+from edgeforge.search.relax import describe_relaxations, relaxations
 
 
 def select_candidate(target_result: dict) -> dict:
@@ -29,6 +30,13 @@ def explain_infeasible(target_result: dict) -> str:
     violated = [check for check in closest["checks"] if not check["ok"]]
     lines.append(f"  closest candidate: {closest['id']}, which misses by:")
     lines += [f"    {_describe(check)}" for check in violated]
+    found = relaxations(target_result)
+    if found:
+        lines.append(f"  to make it feasible: {describe_relaxations(found)}")
+    pruned = target_result.get("pruned_analytically") or {}
+    if pruned:
+        keys = sorted({exclusion["constraint"] for exclusions in pruned.values() for exclusion in exclusions})
+        lines.append(f"  {len(pruned)} more combinations were dropped before training by {', '.join(keys)} (predicted)")
     return "\n".join(lines)
 
 

@@ -45,7 +45,8 @@ def run(target: str, params: str = "params.yaml") -> None:
                 failed[fmt] = str(error)
         if failed:
             reasons = "; ".join(f"{fmt}: {reason}" for fmt, reason in failed.items())
-            raise BuildError(f"targets.{target}: the selected candidate {selected['candidate']['id']} cannot be exported as {reasons}")
+            candidate = selected["candidate"]["id"]
+            raise BuildError(f"targets.{target}: the selected candidate {candidate} cannot be exported as {reasons}")
         samples = spec.search.eval_samples
         report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
         check_parity(report, target)

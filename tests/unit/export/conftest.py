@@ -52,20 +52,32 @@ def every_runtime_device():
     preset = load_preset("raspberry_pi_4", REPO / "specs").model_dump(by_alias=True)
     figures = preset["throughput"]["onnxruntime"]
     return Device.model_validate(
-        {**preset, "name": "every_runtime", "runtimes": ALL_RUNTIMES, "throughput": {r: figures for r in ALL_RUNTIMES}}
+        {
+            **preset,
+            "name": "every_runtime",
+            "runtimes": ALL_RUNTIMES,
+            "throughput": {runtime: figures for runtime in ALL_RUNTIMES},
+            "sources": {**preset["sources"], "throughput": "a test device: ONNX Runtime's figures for every runtime"},
+        }
     )
 
 
 @pytest.fixture(scope="session")
-def make_context(keras_model, tflite_of, digits):
-    """make_context(quantization, runtime=..., **candidate) -> an ExportContext for that candidate."""
-    from edgeforge.export import ExportContext
+def target_for():
+    """target_for(runtime) -> a validated Target of that runtime, listing every format it loads."""
     from edgeforge.spec.models import FORMATS_BY_RUNTIME, Target
 
     device = every_runtime_device()
+    return lambda runtime: Target(device=device, runtime=runtime, formats=list(FORMATS_BY_RUNTIME[runtime]))
+
+
+@pytest.fixture(scope="session")
+def make_context(keras_model, tflite_of, digits, target_for):
+    """make_context(quantization, runtime=..., **candidate) -> an ExportContext for that candidate."""
+    from edgeforge.export import ExportContext
 
     def make(quantization: str = "float32", runtime: str = "onnxruntime", **candidate) -> ExportContext:
-        target = Target(device=device, runtime=runtime, formats=list(FORMATS_BY_RUNTIME[runtime]))
+        target = target_for(runtime)
         config = {"width": 1.0, "sparsity": 0.0, "clusters": 0, "qat": False, **candidate, "quantization": quantization}
         return ExportContext(
             target_name=f"test_{runtime.replace('-', '_')}",

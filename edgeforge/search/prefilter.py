@@ -1,0 +1,158 @@
+"""Analytic pre-filter: predict each combination's resources before training, drop what cannot fit.
+
+Flash, arena and latency depend on the architecture and the quantization mode, not on the trained
+weight values: pruning and clustering leave the dense TFLite graph as it is (same tensors, same
+bytes), and QAT int8 converts to the same int8 graph as PTQ int8. So one structural model per
+width × PTQ mode predicts every combination sharing them: the trained base model at width 1.0
+(its conversions are needed anyway) and a seeded, untrained student at each narrower width. Each
+is converted once (memoized like any conversion) and costed with the profile's functions: MACs
+and the per-op latency model, flash = model + runtime code, and the arena from the memory planner
+replayed in Python (`estimate_arena_bytes`), never by running the model.
+
+A combination is dropped for a target when a prediction exceeds one of its resource limits by
+more than `MARGIN`, so an estimate a little above the measured value never drops a feasible one
+(tests/unit/search/test_prefilter.py compares predicted and measured on the default space).
+Accuracy constraints are never pre-filtered: only training tells.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+from edgeforge.errors import UserError
+from edgeforge.search.candidates import Candidate
+from edgeforge.search.constraints import CONSTRAINT_METRICS
+
+# Resource limits a prediction can check; the accuracy constraints need a trained model.
+RESOURCE_CONSTRAINTS = ("ram_kb", "flash_kb", "latency_ms", "energy_mj", "avg_power_mw")
+# Drop only when the prediction is this far past the limit (relative): the estimate's tolerance.
+MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A resource limit a combination's prediction exceeds on one target."""
+
+    constraint: str
+    limit: float
+    predicted: float
+
+    def describe(self) -> str:
+        return f"{self.constraint}: predicted {self.predicted:.4g}, limit {self.limit:g}"
+
+
+@dataclass
+class Prefilter:
+    """Predictions per candidate id and target, and what each target keeps or drops."""
+
+    predictions: dict[str, dict[str, dict]]  # candidate id -> target -> predicted metrics
+    kept: dict[str, list[Candidate]]  # target -> candidates that may fit it
+    dropped: dict[str, dict[str, list[Exclusion]]] = field(default_factory=dict)  # target -> id -> why
+
+    def pruned_everywhere(self, space: list[Candidate]) -> list[Candidate]:
+        """Combinations no target keeps: they are never trained or evaluated."""
+        kept = {c.id for candidates in self.kept.values() for c in candidates}
+        return [c for c in space if c.id not in kept]
+
+
+def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: float | None = None) -> dict:
+    """The resource metrics of a .tflite on a device, from the graph alone (no runtime run)."""
+    from edgeforge.cost.arena import estimate_arena_bytes
+    from edgeforge.cost.energy import avg_power_mw, energy_mj
+    from edgeforge.cost.flash import flash_bytes
+    from edgeforge.cost.graph import read_graph
+    from edgeforge.cost.latency import predict_latency_ms
+    from edgeforge.cost.macs import op_costs
+
+    graph = read_graph(model_bytes)
+    costs = op_costs(graph)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unknown ops: the search's own profile warns once per model
+        latency_ms = predict_latency_ms([(c.type, c.dtype, c.macs, c.output_elements) for c in costs], device, runtime)
+    metrics = {
+        "model_bytes": graph.model_bytes,
+        "flash_bytes": flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
+        "arena_bytes": estimate_arena_bytes(graph),
+        "latency_ms": latency_ms,
+        "energy_mj": energy_mj(latency_ms, device),
+    }
+    if inference_hz is not None:
+        metrics["avg_power_mw"] = avg_power_mw(latency_ms, device, inference_hz)
+    return metrics
+
+
+def exclusions(predicted: dict, constraints) -> list[Exclusion]:
+    """The resource limits `predicted` exceeds by more than MARGIN."""
+    found = []
+    for key in RESOURCE_CONSTRAINTS:
+        limit = getattr(constraints, key)
+        metric, scale, _ = CONSTRAINT_METRICS[key]
+        if limit is None or metric not in predicted:
+            continue
+        value = predicted[metric] * scale
+        if value * (1 - MARGIN) > limit:
+            found.append(Exclusion(key, float(limit), round(float(value), 6)))
+    return found
+
+
+def structural_bytes(evaluator, width: float, mode: str) -> bytes:
+    """A .tflite with the structure of every combination at this width and PTQ mode."""
+    if width == 1.0:
+        model_bytes, _ = evaluator.converted(Candidate(quantization=mode))
+        return model_bytes
+    return evaluator.untrained_converted(width, mode)
+
+
+def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
+    """Predict every combination's resources per target and drop those that cannot fit.
+
+    `targets_of(candidate)` names the targets whose runtime can run the candidate at all.
+    """
+    spec = evaluator.spec
+    structures: dict[tuple[float, str], bytes] = {}
+    predictions: dict[str, dict[str, dict]] = {}
+    kept: dict[str, list[Candidate]] = {name: [] for name in spec.targets}
+    dropped: dict[str, dict[str, list[Exclusion]]] = {name: {} for name in spec.targets}
+    for candidate in space:
+        key = (candidate.width, candidate.quantization)
+        if key not in structures:
+            structures[key] = structural_bytes(evaluator, *key)
+        for name in targets_of(candidate):
+            target = spec.targets[name]
+            predicted = predict_metrics(structures[key], target.device, target.runtime, target.constraints.inference_hz)
+            predictions.setdefault(candidate.id, {})[name] = predicted
+            excluded = exclusions(predicted, target.constraints)
+            if excluded:
+                dropped[name][candidate.id] = excluded
+            else:
+                kept[name].append(candidate)
+    return Prefilter(predictions, kept, dropped)
+
+
+def check_some_fit(prefilter: Prefilter) -> None:
+    """Fail before any training when a target keeps no combination, naming what excludes them."""
+    problems = [explain_all_dropped(name, prefilter) for name, kept in prefilter.kept.items() if not kept]
+    if problems:
+        raise UserError("\n".join(problems))
+
+
+def explain_all_dropped(name: str, prefilter: Prefilter) -> str:
+    """Which resource limit (alone, or together) leaves the target no combination."""
+    dropped = prefilter.dropped[name]
+    limits = {e.constraint: e.limit for excluded in dropped.values() for e in excluded}
+    counts = {key: sum(any(e.constraint == key for e in excluded) for excluded in dropped.values()) for key in limits}
+    alone = sorted(key for key, count in counts.items() if count == len(dropped))
+    if alone:
+        reasons = []
+        for key in alone:
+            metric, scale, _ = CONSTRAINT_METRICS[key]
+            smallest = min(by_target[name][metric] * scale for by_target in prefilter.predictions.values() if name in by_target)
+            reasons.append(
+                f"{key} = {limits[key]:g} excludes every one of the {len(dropped)} combinations "
+                f"(the smallest predicted is {smallest:.4g}); raise {key} to about {smallest:.3g} or narrow the model"
+            )
+    else:
+        reasons = [f"{', '.join(sorted(counts))} together exclude all {len(dropped)} combinations ("
+                   + ", ".join(f"{key} excludes {counts[key]}" for key in sorted(counts)) + ")"]
+    return f"targets.{name}.constraints: no combination of the search space can fit before any training: " + "; ".join(reasons)

@@ -1,0 +1,262 @@
+"""Search strategies: which training recipes to train, at which fidelity, in which order.
+
+Every strategy starts cheap: the base model's PTQ variants need no training, so they are scored
+first and become each target's incumbent. What follows differs:
+
+- `exhaustive`: train every recipe the pre-filter kept, in full, parents first.
+- `multi_fidelity`: an Optuna study whose trials are recipes. A trial first trains its last pass
+  briefly (`PROBE_EPOCHS`) and reports its score; Optuna's `ThresholdPruner` stops it there
+  unless, granted `PROBE_TOLERANCE` more accuracy, it would beat some target's best so far.
+  Only the survivors are trained in full. The TPE sampler (with its constraint support) picks
+  the recipes, after the ones the analytic prediction says could beat a resource objective.
+- `tpe`: the same study without probes: Optuna's multi-objective TPE (one objective per target,
+  constraints: feasible on some target) picks recipes and each is trained in full.
+- `auto` (the default): `exhaustive` when the pre-filter keeps at most
+  `AUTO_EXHAUSTIVE_MAX_RECIPES` recipes to train, `multi_fidelity` above.
+
+`search.budget.max_trainings` caps the trainings a strategy may start (a probe counts as one),
+`search.budget.max_seconds` stops starting new ones after that long. Without a cap, Optuna
+strategies stop after `DEFAULT_TRAINING_SHARE` of the recipes' full trainings, or when the
+sampler proposes only recipes already tried `PATIENCE` times in a row.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+from edgeforge.search.candidates import TrainingRecipe
+from edgeforge.search.constraints import OBJECTIVES, ranking_key
+from edgeforge.search.engine import Evaluated, Session, recipe_depth
+
+AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
+DEFAULT_TRAINING_SHARE = 0.3  # Optuna strategies' default cap, as a share of the recipes kept
+PROBE_EPOCHS = 1  # fine-tune epochs of a probe (the full fidelity is search.finetune_epochs)
+PROBE_TOLERANCE = 0.01  # accuracy a full training may add to a probe's (digits: +0.3 to +0.8 points)
+PATIENCE = 20  # proposals of already-tried recipes in a row before an Optuna search stops
+TIE_WEIGHT = 0.1  # weight of accuracy when a resource objective ties
+MIN_GAIN = 1e-6  # a probe must beat the best so far by more than this (a tie is not promising)
+
+STRATEGY_NAMES = ("exhaustive", "multi_fidelity", "tpe")
+
+
+def resolve_strategy(name: str, session: Session) -> str:
+    """`auto` → exhaustive for small spaces, multi_fidelity for large ones (see the module doc)."""
+    if name != "auto":
+        return name
+    trainable = [recipe for recipe in session.recipes if not recipe.is_base]
+    return "exhaustive" if len(trainable) <= AUTO_EXHAUSTIVE_MAX_RECIPES else "multi_fidelity"
+
+
+def run_strategy(name: str, session: Session) -> None:
+    session.evaluate([TrainingRecipe()])  # cheap first: the base model's PTQ variants
+    STRATEGIES[name](session)
+
+
+def exhaustive(session: Session) -> None:
+    """Every kept recipe in full, parents first (the budget, if set, still applies)."""
+    session.evaluate(session.recipes)
+
+
+def multi_fidelity(session: Session) -> None:
+    full = session.evaluator.fidelity(None)
+    _optuna_search(session, probe_epochs=PROBE_EPOCHS if PROBE_EPOCHS < full else None)
+
+
+def tpe(session: Session) -> None:
+    _optuna_search(session, probe_epochs=None)
+
+
+STRATEGIES: dict[str, Callable[[Session], None]] = {
+    "exhaustive": exhaustive,
+    "multi_fidelity": multi_fidelity,
+    "tpe": tpe,
+}
+
+
+# -- the Optuna study --------------------------------------------------------------------------
+
+def _optuna_search(session: Session, probe_epochs: int | None) -> None:
+    """Ask recipes of an Optuna study, train them (probe first if `probe_epochs`), tell scores."""
+    optuna = _import_optuna()
+    from optuna.trial import TrialState
+
+    recipes = [recipe for recipe in session.recipes if not recipe.is_base]
+    if session.max_trainings is None:
+        session.max_trainings = max(1, math.ceil(DEFAULT_TRAINING_SHARE * len(recipes)))
+    distributions = _distributions(session)
+    targets = list(session.spec.targets)
+    seed = session.spec.project.seed
+    if probe_epochs:
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.ThresholdPruner(lower=MIN_GAIN),
+        )
+    else:
+        study = optuna.create_study(
+            directions=["maximize"] * len(targets),
+            sampler=optuna.samplers.TPESampler(seed=seed),
+        )
+    for recipe in promising_by_prediction(session):
+        study.enqueue_trial(_params(recipe), skip_if_exists=True)
+    pruned: set[TrainingRecipe] = set()
+    idle = 0
+    while idle < PATIENCE and session.untried() and _budget_left(session, probe_epochs):
+        trial = study.ask(distributions)
+        recipe = TrainingRecipe(**trial.params)
+        if recipe not in session.candidates_by_recipe:  # the pre-filter dropped all its candidates
+            study.tell(trial, state=TrialState.FAIL)
+        elif recipe in pruned:
+            study.tell(trial, state=TrialState.PRUNED)
+        elif session.is_complete(recipe):  # known already: the sampler learns it for free
+            trial.set_constraint("infeasible", _infeasibility(session, recipe))
+            study.tell(trial, _score(session, recipe, targets, probe_epochs))
+        else:
+            idle = -1
+            if probe_epochs and not _run_probed(session, study, trial, recipe, probe_epochs):
+                pruned.add(recipe)
+            elif not probe_epochs:
+                _run_full(session, study, trial, recipe, targets)
+        idle += 1
+    if session.untried() and not _budget_left(session, probe_epochs):
+        session.budget_exhausted = True
+
+
+def _run_probed(session: Session, study, trial, recipe: TrainingRecipe, probe_epochs: int) -> bool:
+    """Probe, let the pruner decide, then train in full; tell the study. False when pruned."""
+    from optuna.trial import TrialState
+
+    if not session.evaluate([recipe], epochs=probe_epochs):
+        study.tell(trial, state=TrialState.FAIL)  # over budget
+        return True
+    trial.report(gain(session, recipe, optimism=PROBE_TOLERANCE), step=probe_epochs)
+    trial.set_constraint("infeasible", _infeasibility(session, recipe))
+    if trial.should_prune() or not session.evaluate([recipe]):
+        study.tell(trial, state=TrialState.PRUNED)
+        return False
+    study.tell(trial, gain(session, recipe))
+    return True
+
+
+def _run_full(session: Session, study, trial, recipe: TrainingRecipe, targets: list[str]) -> None:
+    from optuna.trial import TrialState
+
+    if not session.evaluate([recipe]):
+        study.tell(trial, state=TrialState.FAIL)  # over budget
+        return
+    trial.set_constraint("infeasible", _infeasibility(session, recipe))
+    study.tell(trial, _score(session, recipe, targets, None))
+
+
+def _score(session: Session, recipe: TrainingRecipe, targets: list[str], probe_epochs: int | None):
+    """What the study is told for a fully trained recipe: its gain, or one utility per target."""
+    if probe_epochs:
+        return gain(session, recipe)
+    return [utility(session, target, _best_of(session, target, recipe)) for target in targets]
+
+
+def _budget_left(session: Session, probe_epochs: int | None) -> bool:
+    return any(session.affordable(recipe, probe_epochs) for recipe in session.untried())
+
+
+def _distributions(session: Session) -> dict:
+    from optuna.distributions import CategoricalDistribution
+
+    space = session.spec.search.space
+    return {
+        "width": CategoricalDistribution(sorted({float(w) for w in space.width})),
+        "sparsity": CategoricalDistribution(sorted({float(s) for s in space.sparsity})),
+        "clusters": CategoricalDistribution(sorted({int(c) for c in space.clusters})),
+        "qat": CategoricalDistribution(sorted({bool(q) for q in space.qat})),
+    }
+
+
+def _params(recipe: TrainingRecipe) -> dict:
+    return {"width": recipe.width, "sparsity": recipe.sparsity, "clusters": recipe.clusters, "qat": recipe.qat}
+
+
+def _infeasibility(session: Session, recipe: TrainingRecipe) -> float:
+    """Optuna's constraint (<= 0 is feasible): 0 when a candidate of the recipe fits some target."""
+    feasible = any(_best_of(session, target, recipe) is not None for target in session.spec.targets)
+    return 0.0 if feasible else 1.0
+
+
+# -- scores ------------------------------------------------------------------------------------
+
+def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
+    """Untried recipes whose predicted resources beat a resource objective's incumbent, cheapest first.
+
+    Pruning and clustering do not change a model's predicted latency or size, so for a target
+    ranked by a resource the shallowest such recipe at each better width is the one to try first.
+    """
+    found: list[TrainingRecipe] = []
+    for target, spec_target in session.spec.targets.items():
+        metric, larger_is_better = OBJECTIVES[spec_target.objective]
+        incumbent = session.best(target)
+        if larger_is_better or incumbent is None:
+            continue
+        better = {
+            c.training for c in session.kept_candidates(target)
+            if c.training not in session.fidelity
+            and session.predictions[c.id][target][metric] < session.predictions[incumbent.candidate.id][target][metric]
+        }
+        by_width: dict[float, TrainingRecipe] = {}
+        for recipe in sorted(better, key=lambda r: (recipe_depth(r), r)):
+            by_width.setdefault(recipe.width, recipe)
+        found += by_width.values()
+    return list(dict.fromkeys(found))
+
+
+def utility(session: Session, target: str, evaluated: Evaluated | None) -> float:
+    """A number that orders a target's candidates as its objective does (higher is better).
+
+    Accuracy objectives: the accuracy. Resource objectives: the resource relative to the target's
+    reference (the base model's best variant), plus TIE_WEIGHT x accuracy. None (nothing
+    feasible): -1.
+    """
+    if evaluated is None:
+        return -1.0
+    metric, larger_is_better = OBJECTIVES[session.spec.targets[target].objective]
+    accuracy = evaluated.metrics["accuracy"]
+    if larger_is_better:
+        return evaluated.metrics[metric]
+    reference = session.reference_value(target, metric)
+    return -evaluated.metrics[metric] / reference + TIE_WEIGHT * accuracy
+
+
+def gain(session: Session, recipe: TrainingRecipe, optimism: float = 0.0) -> float:
+    """How much the recipe improves the best of any target (negative: how far it is behind).
+
+    `optimism` is added to the recipe's accuracies first: what a full training may still add.
+    """
+    gains = []
+    for target in session.spec.targets:
+        mine = _best_of(session, target, recipe, optimism)
+        others = _best_excluding(session, target, recipe)
+        gains.append(utility(session, target, mine) - utility(session, target, others))
+    return max(gains, default=-1.0)
+
+
+def _best_of(session: Session, target: str, recipe: TrainingRecipe, optimism: float = 0.0) -> Evaluated | None:
+    entries = [e for e in session.per_target[target].values() if e.candidate.training == recipe]
+    return _best(session, target, [session.with_optimism(e, target, optimism) for e in entries])
+
+
+def _best_excluding(session: Session, target: str, recipe: TrainingRecipe) -> Evaluated | None:
+    return _best(session, target, [e for e in session.per_target[target].values() if e.candidate.training != recipe])
+
+
+def _best(session: Session, target: str, entries: list[Evaluated]) -> Evaluated | None:
+    objective = session.spec.targets[target].objective
+    feasible = [e for e in entries if e.feasible]
+    return min(feasible, key=lambda e: ranking_key(e.metrics, objective), default=None)
+
+
+def _import_optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    return optuna

@@ -1,0 +1,159 @@
+"""The solver on real models: search → per-target results → select (Pareto fronts, relaxations) →
+report, the bad inputs of the solver issue, and the Dask executor against the local one."""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from edgeforge.atomic import atomic_dir
+from edgeforge.errors import ConstraintsUnmetError, SpecError, UserError
+from edgeforge.search.engine import run_search
+from edgeforge.search.memo import Memo
+from edgeforge.search.results import write_search_outputs
+from tests.conftest import REPO
+from tests.unit.search.helpers import digits, quick_base_model, quick_spec
+
+pytestmark = pytest.mark.slow
+
+# One training recipe besides the base (pruning), two PTQ modes every target runs.
+SMALL_SPACE = {"width": [1.0], "sparsity": [0.0, 0.5], "clusters": [0], "qat": [False], "quantization": ["float32", "int8"]}
+
+
+@contextmanager
+def working_directory(path: Path):
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(previous)
+
+
+def build(root: Path, spec, memo: Path) -> dict:
+    """Search into root/build/search and run select for every target; returns the search summary."""
+    from edgeforge.stages import select
+
+    result, evaluator = run_search(spec, digits(), quick_base_model(), Memo(memo))
+    with working_directory(root):
+        with atomic_dir(Path("build/search")) as out:
+            summary = write_search_outputs(result, evaluator, out)
+        for name in spec.targets:
+            try:
+                select.run(name)
+            except ConstraintsUnmetError as error:
+                (root / f"{name}.error").write_text(str(error))
+    return summary
+
+
+@pytest.fixture(scope="module")
+def memo(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("memo")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, memo) -> Path:
+    root = tmp_path_factory.mktemp("built")
+    build(root, quick_spec(space=SMALL_SPACE), memo)
+    return root
+
+
+def test_search_scores_every_kept_candidate_on_every_target_that_runs_it(built):
+    summary = json.loads((built / "build/search/summary.json").read_text())
+    assert summary["strategy"] == "exhaustive"  # auto, for a space this small
+    assert summary["space_size"] == 4 and summary["pruned_analytically"] == 0
+    everything = {"w1-s0-c0-float32", "w1-s0-c0-int8", "w1-s0.5-c0-float32", "w1-s0.5-c0-int8"}
+    for name in ("mcu", "sbc"):
+        result = json.loads((built / f"build/search/targets/{name}.json").read_text())
+        scored, dropped = {c["id"] for c in result["candidates"]}, set(result["pruned_analytically"])
+        assert scored | dropped == everything and not scored & dropped
+        assert {c["id"]: c["epochs"] for c in result["candidates"]}["w1-s0.5-c0-int8"] == 1  # the fine-tune's fidelity
+    # the MCU's float32 kernels are too slow for its latency limit: dropped before training
+    mcu = json.loads((built / "build/search/targets/mcu.json").read_text())
+    assert mcu["pruned_analytically"]["w1-s0-c0-float32"][0]["constraint"] == "latency_ms"
+
+
+def test_select_writes_pareto_json_and_png_beside_the_choice(built):
+    for name in ("mcu", "sbc"):
+        folder = built / "build/targets" / name
+        selected = json.loads((folder / "selected.json").read_text())
+        pareto = json.loads((folder / "pareto.json").read_text())
+        assert pareto["chosen"] == selected["candidate"]["id"] and pareto["feasible"]
+        assert set(pareto["fronts"]) == {pareto["binding"]["metric"], "latency_ms"}
+        ids = {p["id"] for p in pareto["points"]}
+        assert all(set(front) <= ids for front in pareto["fronts"].values())
+        assert (folder / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((built / "build/targets/mcu/pareto.json").read_text())["binding"]["constraint"] in ("ram_kb", "flash_kb", "latency_ms")
+
+
+def test_report_json_has_the_strategy_the_pruned_count_and_each_candidates_fidelity(built):
+    from edgeforge.report import build_report
+
+    report = build_report(built)
+    assert report["search"]["strategy"] == "exhaustive"
+    assert report["search"]["pruned_analytically"] == 0
+    epochs = {c["id"]: c["epochs"] for c in report["candidates"]}
+    assert epochs["w1-s0-c0-int8"] == 0 and epochs["w1-s0.5-c0-int8"] == 1
+    assert report["targets"]["mcu"]["pareto"]["png"] == "build/targets/mcu/pareto.png"
+
+
+def test_an_infeasible_target_is_explained_with_the_relaxation_that_fixes_it(tmp_path, memo):
+    summary = build(tmp_path, quick_spec(space=SMALL_SPACE, constraints={"sbc": {"min_accuracy": 0.999}}), memo)
+    assert summary["trained"] == 0  # a constraint edit: everything comes from the memo
+    message = (tmp_path / "sbc.error").read_text()
+    assert "target 'sbc': no candidate meets every constraint" in message
+    assert "to make it feasible: lower min_accuracy to 0." in message
+    pareto = json.loads((tmp_path / "build/targets/sbc/pareto.json").read_text())
+    assert not pareto["feasible"] and pareto["chosen"] is None
+    assert pareto["relaxations"][0]["set"]["min_accuracy"] < 0.999
+    assert not (tmp_path / "build/targets/sbc/selected.json").exists()
+
+
+def test_a_space_pruned_entirely_fails_before_any_training_naming_the_constraint(tmp_path):
+    spec = quick_spec(space=SMALL_SPACE, constraints={"mcu": {"ram_kb": 1, "min_accuracy": 0.5}})
+    with pytest.raises(UserError) as error:
+        run_search(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
+    assert "targets.mcu.constraints: no combination of the search space can fit before any training" in str(error.value)
+    assert "ram_kb = 1 excludes every one of the 4 combinations" in str(error.value)
+    assert not (tmp_path / "memo" / "trained").exists()
+
+
+def test_an_objective_naming_an_unknown_metric_lists_the_valid_ones():
+    from edgeforge.spec.compose import compose_spec
+
+    with pytest.raises(SpecError) as error:
+        compose_spec(REPO / "specs", ["targets.mcu.objective=min_lag"])
+    message = str(error.value)
+    assert "targets.mcu.objective" in message
+    assert all(name in message for name in ("max_accuracy", "min_latency", "min_flash", "min_ram", "min_energy"))
+
+
+def test_the_budget_caps_the_trainings(tmp_path):
+    space = {**SMALL_SPACE, "clusters": [0, 16]}  # three recipes to train
+    spec = quick_spec(space=space, strategy="exhaustive", budget={"max_trainings": 1})
+    result, evaluator = run_search(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
+    assert evaluator.stats.trained == 1 and result.budget_exhausted
+
+
+def test_dask_executor_gets_the_same_results_as_local(tmp_path, memo):
+    from distributed import LocalCluster
+
+    local = build(tmp_path / "local", quick_spec(space=SMALL_SPACE), tmp_path / "local-memo")
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        spec = quick_spec(space=SMALL_SPACE, executor="dask", dask_address=cluster.scheduler_address)
+        distributed = build(tmp_path / "dask", spec, tmp_path / "dask-memo")
+    assert distributed["trained"] == local["trained"] == 1
+    assert any((tmp_path / "dask-memo" / "trained").iterdir())  # the workers wrote the shared memo
+    for name in ("mcu", "sbc"):
+        results = [json.loads((tmp_path / run / f"build/search/targets/{name}.json").read_text()) for run in ("local", "dask")]
+        assert [outcome(c) for c in results[0]["candidates"]] == [outcome(c) for c in results[1]["candidates"]]
+
+
+def outcome(entry: dict) -> tuple:
+    """A candidate's result, less the seconds its training took."""
+    metrics = {key: value for key, value in (entry["metrics"] or {}).items() if key != "train_seconds"}
+    return entry["id"], metrics, entry["feasible"], entry.get("sha256")

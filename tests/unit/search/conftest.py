@@ -1,0 +1,30 @@
+"""Target results as build/search/targets/<T>.json holds them, made from (id, metrics) pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgeforge.search.constraints import check_constraints
+from edgeforge.spec.models import Constraints
+
+BASE_METRICS = {"accuracy": 0.95, "accuracy_drop": 0.0, "latency_ms": 2.0, "arena_bytes": 40 * 1024,
+                "flash_bytes": 120 * 1024, "model_bytes": 30 * 1024, "energy_mj": 0.5, "epochs": 4}
+
+
+def make_target_result(constraints: dict, candidates: dict[str, dict], objective: str = "min_latency") -> dict:
+    """{"target", "objective", "constraints", "candidates": [...]} with checks computed for real."""
+    entries = []
+    for candidate_id, overrides in candidates.items():
+        metrics = {**BASE_METRICS, **overrides}
+        checks = [check.__dict__ for check in check_constraints(metrics, Constraints(**constraints))]
+        entries.append({
+            "id": candidate_id, "config": {}, "metrics": metrics, "checks": checks,
+            "feasible": all(check["ok"] for check in checks), "failure": None, "artifact": None,
+        })
+    return {"target": "mcu", "objective": objective, "constraints": constraints, "candidates": entries,
+            "base_accuracy": 0.96, "device": "stm32f746_disco", "runtime": "tflite-micro"}
+
+
+@pytest.fixture
+def target_result():
+    return make_target_result

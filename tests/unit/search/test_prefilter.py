@@ -1,0 +1,74 @@
+import pytest
+
+from edgeforge.errors import UserError
+from edgeforge.search.candidates import Candidate
+from edgeforge.search.prefilter import MARGIN, Exclusion, Prefilter, check_some_fit, exclusions
+from edgeforge.spec.models import Constraints
+from tests.unit.search.helpers import FULL_SPACE, digits, quick_base_model, quick_spec
+
+PREDICTED = {"flash_bytes": 100 * 1024, "arena_bytes": 20 * 1024, "latency_ms": 2.0, "energy_mj": 0.4, "model_bytes": 9000}
+
+
+def test_exclusions_name_each_resource_limit_the_prediction_exceeds():
+    found = exclusions(PREDICTED, Constraints(ram_kb=16, flash_kb=200, latency_ms=1.0, min_accuracy=0.9))
+    assert [e.constraint for e in found] == ["ram_kb", "latency_ms"]
+    assert found[0] == Exclusion("ram_kb", 16.0, 20.0)
+
+
+def test_exclusions_keep_a_prediction_within_the_margin_of_the_limit():
+    limit_kb = 20 * (1 - MARGIN / 2)  # the prediction is only MARGIN/2 over it
+    assert exclusions(PREDICTED, Constraints(ram_kb=limit_kb)) == []
+
+
+def test_accuracy_constraints_are_never_prefiltered():
+    assert exclusions(PREDICTED, Constraints(min_accuracy=0.999, max_accuracy_drop=0.0)) == []
+
+
+def test_a_target_that_keeps_nothing_fails_naming_the_constraint_that_excludes_everything():
+    candidates = [Candidate(quantization="int8"), Candidate(width=0.5, quantization="int8")]
+    prefilter = Prefilter(
+        predictions={c.id: {"mcu": {**PREDICTED, "arena_bytes": (20 + i) * 1024}} for i, c in enumerate(candidates)},
+        kept={"mcu": [], "sbc": candidates},
+        dropped={"mcu": {c.id: [Exclusion("ram_kb", 2.0, 20.0 + i)] for i, c in enumerate(candidates)}, "sbc": {}},
+    )
+    with pytest.raises(UserError) as error:
+        check_some_fit(prefilter)
+    message = str(error.value)
+    assert message.startswith("targets.mcu.constraints: no combination of the search space can fit before any training")
+    assert "ram_kb = 2 excludes every one of the 2 combinations (the smallest predicted is 20)" in message
+    assert "sbc" not in message
+
+
+@pytest.mark.slow
+def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_path):
+    """Every combination of the default space, trained briefly, measured on every target: what the
+    pre-filter predicts (less its margin) is at most what is measured, so with the repo's own
+    constraints no combination that fits is dropped."""
+    from edgeforge.search.engine import reference_accuracy, search_space, targets_for
+    from edgeforge.search.evaluator import Evaluator
+    from edgeforge.search.memo import Memo
+    from edgeforge.search.prefilter import RESOURCE_CONSTRAINTS, run_prefilter
+    from edgeforge.search.constraints import CONSTRAINT_METRICS
+
+    spec = quick_spec(space={key: sorted(set(FULL_SPACE[key]) | set(getattr(quick_spec().search.space, key)))
+                             for key in FULL_SPACE})
+    evaluator = Evaluator(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
+    space = search_space(spec)
+    assert len(space) >= 48
+    prefilter = run_prefilter(evaluator, space, lambda c: targets_for(spec, c))
+    base_accuracy = reference_accuracy(evaluator)
+    compared = 0
+    for candidate in space:
+        for name in targets_for(spec, candidate):
+            target = spec.targets[name]
+            measured = evaluator.target_metrics(candidate, target, base_accuracy)
+            predicted = prefilter.predictions[candidate.id][name]
+            for metric in ("flash_bytes", "arena_bytes", "latency_ms", "energy_mj"):
+                assert predicted[metric] * (1 - MARGIN) <= measured[metric], (candidate.id, name, metric)
+            fits = all(
+                measured[CONSTRAINT_METRICS[key][0]] * CONSTRAINT_METRICS[key][1] <= getattr(target.constraints, key)
+                for key in RESOURCE_CONSTRAINTS if getattr(target.constraints, key) is not None
+            )
+            assert not fits or candidate in prefilter.kept[name], (candidate.id, name)
+            compared += 1
+    assert compared >= 48
