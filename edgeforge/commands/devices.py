@@ -20,14 +20,20 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="edgeforge device presets")
-    table.add_column("name", no_wrap=True)
-    for column in ("class", "cpu", "clock MHz", "RAM KiB", "flash KiB", "runtimes", "sources"):
-        table.add_column(column, justify="right" if "KiB" in column or "MHz" in column else "left")
+    console = Console()
+    show_cpu = console.width >= 120  # the cpu descriptions are long; keep narrow terminals readable
+    table = Table(title="edgeforge device presets (--json for sources)")
+    for column in ("name", "class", "MHz", "RAM", "flash", "runtimes") + (("cpu",) if show_cpu else ()):
+        table.add_column(column, justify="right" if column in ("MHz", "RAM", "flash") else "left", no_wrap=column != "runtimes")
     for d in devices:
-        table.add_row(
-            d.name, d.device_class, d.cpu, f"{d.clock_mhz:g}", f"{d.ram_kb:,.0f}", f"{d.flash_kb:,.0f}",
-            ", ".join(d.runtimes), str(len(d.sources)),
-        )
-    Console().print(table)
+        cells = [d.name, d.device_class, f"{d.clock_mhz:g}", _size(d.ram_kb), _size(d.flash_kb), " ".join(d.runtimes)]
+        table.add_row(*cells, *([d.cpu] if show_cpu else []))
+    console.print(table)
     return 0
+
+
+def _size(kib: float) -> str:
+    for unit, scale in (("GiB", 1024 * 1024), ("MiB", 1024)):
+        if kib >= scale:
+            return f"{kib / scale:g} {unit}"
+    return f"{kib:g} KiB"
