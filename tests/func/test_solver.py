@@ -39,6 +39,7 @@ def build(root: Path, spec, memo: Path) -> dict:
     from edgeforge.stages import select
 
     result, evaluator = run_search(spec, digits(), quick_base_model(), Memo(memo))
+    root.mkdir(parents=True, exist_ok=True)
     with working_directory(root):
         with atomic_dir(Path("build/search")) as out:
             summary = write_search_outputs(result, evaluator, out)

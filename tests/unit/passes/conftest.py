@@ -6,8 +6,8 @@ import pytest
 
 from edgeforge.passes.base import TrainContext
 
-BASE_EPOCHS = 15
-FINETUNE_EPOCHS = 2
+BASE_EPOCHS = 12
+FINETUNE_EPOCHS = 1
 
 
 @pytest.fixture(scope="session")
