@@ -15,11 +15,7 @@ import time
 from edgeforge.errors import BuildError
 from edgeforge.passes import PASSES
 from edgeforge.passes.base import TrainContext
-
-# QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
-# on a QAT model, float32 keeps float kernels quantized at run time, and float16 and dynamic
-# produce the int8 model with float I/O under another name.
-QAT_MODES = ("int8",)
+from edgeforge.spec.models import QAT_MODES
 
 
 def rejection_reason(config: dict) -> str | None:

@@ -35,7 +35,11 @@ class Distill(Pass):
         seed_everything(context.seed)
         teacher_logits = logits_model(teacher).predict(splits.x_train, batch_size=256, verbose=0)
         student = build_model(
-            context.model_name, splits.input_shape, splits.num_classes, width=self.config.width, dropout=dropout_of(teacher)
+            context.model_name,
+            splits.input_shape,
+            splits.num_classes,
+            width=self.config.width,
+            dropout=dropout_of(teacher),
         )
         labels = np.eye(splits.num_classes, dtype=np.float32)[splits.y_train]
         fine_tune(

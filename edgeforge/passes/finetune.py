@@ -54,16 +54,16 @@ def wrapping(pass_name: str):
     try:
         yield
     except (ValueError, RuntimeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise BuildError(f"{pass_name}: TF-MOT cannot wrap this model: {reason}") from error
 
 
 def warn_skipped_layers(model, pass_name: str, effect: str) -> list[str]:
     """Warn about (and return) the layers whose weights TF-MOT leaves without `effect`."""
-    skipped = [layer.name for layer in model.layers if type(layer).__name__ in SKIPPED_BY_TFMOT]
-    for name in skipped:
+    skipped = [layer for layer in model.layers if type(layer).__name__ in SKIPPED_BY_TFMOT]
+    for layer in skipped:
         warnings.warn(
-            f"{pass_name}: TF-MOT skips layer '{name}' ({', '.join(SKIPPED_BY_TFMOT)}); its weights get no {effect}",
+            f"{pass_name}: TF-MOT skips layer '{layer.name}' ({type(layer).__name__}); its weights get no {effect}",
             stacklevel=3,
         )
-    return skipped
+    return [layer.name for layer in skipped]

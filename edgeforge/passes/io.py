@@ -49,7 +49,9 @@ def load_trained(path: str | Path):
         stored = saved.get(layer.name, {})
         missing = [short_name(weight.name) for weight in layer.weights if short_name(weight.name) not in stored]
         if missing:
-            raise ModelFileError(f"{path}: layer '{layer.name}' lacks weights {missing}; rerun the stage that trains it")
+            raise ModelFileError(
+                f"{path}: layer '{layer.name}' lacks weights {missing}; rerun the stage that trains it"
+            )
         for weight in layer.weights:
             weight.assign(stored[short_name(weight.name)])
     return model

@@ -24,11 +24,13 @@ def build_report(root: str | Path = ".") -> dict:
         raise UserError(f"{build}/search/summary.json: no build results here; run `dvc repro` first")
     targets: dict[str, dict] = {}
     candidates: dict[str, dict] = {}
+    parity: dict[str, dict] = {}
     for path in sorted((build / "search" / "targets").glob("*.json")):
         result = _read(path)
         name = result["target"]
         selected = _read(build / "targets" / name / "selected.json")
         exports = _read(build / "targets" / name / "export" / "exports.json") or {"formats": {}}
+        parity[name] = _read(build / "targets" / name / "export" / "parity.json") or {}
         entry = {
             "device": result["device"],
             "runtime": result["runtime"],
@@ -68,6 +70,7 @@ def build_report(root: str | Path = ".") -> dict:
     return {
         "targets": targets,
         "search": summary,
+        "parity": parity,
         "candidates": sorted(candidates.values(), key=lambda c: c["id"]),
     }
 

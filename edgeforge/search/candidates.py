@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import asdict, dataclass
 
-from edgeforge.spec.models import INTEGER_MODES, Space
+from edgeforge.spec.models import QAT_MODES, Space
 
 
 @dataclass(frozen=True, order=True)
@@ -52,11 +52,11 @@ class TrainingRecipe:
 
 
 def enumerate_space(space: Space) -> list[Candidate]:
-    """Every meaningful combination; QAT is only paired with integer PTQ modes (it simulates them)."""
+    """Every meaningful combination; QAT is only paired with int8 PTQ (the inference it simulates)."""
     combos = itertools.product(space.width, space.sparsity, space.clusters, space.qat, space.quantization)
     candidates = {
         Candidate(float(w), float(s), int(c), bool(q), m)
         for w, s, c, q, m in combos
-        if not (q and m not in INTEGER_MODES)
+        if not (q and m not in QAT_MODES)
     }
     return sorted(candidates, key=lambda c: (c.training, c.quantization))

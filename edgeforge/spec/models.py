@@ -11,7 +11,9 @@ from edgeforge.spec.device import Device, Runtime
 
 QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
 QUANT_MODES: tuple[str, ...] = QuantMode.__args__
-INTEGER_MODES = ("int8", "int16x8")  # full-integer modes: the only ones QAT is meaningful for
+# QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
+# on a QAT model, float32 keeps float kernels, float16 and dynamic give int8 with float I/O.
+QAT_MODES = ("int8",)
 TFLM_MODES = ("float32", "int8", "int16x8")  # TFLite Micro cannot allocate float16 or hybrid models
 
 Format = Literal["tflite", "tflm_c", "onnx", "coreml", "tensorrt"]
@@ -95,10 +97,10 @@ class Space(StrictModel):
 
     @model_validator(mode="after")
     def _check_qat(self) -> Space:
-        if self.qat == [True] and not any(mode in INTEGER_MODES for mode in self.quantization):
+        if self.qat == [True] and not any(mode in QAT_MODES for mode in self.quantization):
             raise ValueError(
-                "qat: [true] with only float quantization modes is pointless: QAT simulates integer "
-                "inference; add int8 or int16x8 to quantization, or set qat: [false]"
+                "qat: [true] without int8 quantization is pointless: QAT trains for int8 inference; "
+                "add int8 to quantization, or set qat: [false]"
             )
         return self
 

@@ -68,8 +68,9 @@ def test_pass_fails_candidate_with_build_error_on_a_layer_tfmot_cannot_wrap(pass
 
     model = keras.Sequential([keras.layers.Input((8, 8, 1)), keras.layers.Flatten(), Scale(), keras.layers.Dense(10)])
     options = {"prune": {"sparsity": 0.5}, "cluster": {"clusters": 4}, "qat": {}}[pass_name]
+    context = TrainContext(digits, teacher=None, epochs=1, batch_size=64, learning_rate=0.001, seed=0)
     with pytest.raises(BuildError, match=f"{pass_name}: TF-MOT cannot wrap"):
-        PASSES[pass_name](options).apply(model, TrainContext(digits, None, epochs=1, batch_size=64, learning_rate=0.001, seed=0))
+        PASSES[pass_name](options).apply(model, context)
 
 
 def test_skipped_depthwise_layers_are_named_in_a_warning():

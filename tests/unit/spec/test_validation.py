@@ -106,7 +106,7 @@ def test_empty_search_space(tmp_project):
 
 def test_qat_with_only_float_modes_is_rejected_with_reason(tmp_project):
     message = problems_of(["search.space.qat=[true]", "search.space.quantization=[float32]"])
-    assert "qat: [true] with only float quantization modes is pointless" in message
+    assert "qat: [true] without int8 quantization is pointless" in message
 
 
 def test_int8_only_device_asked_for_float(tmp_project):
