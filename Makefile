@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: install demo test test-fast benchmarks clean
 

@@ -8,7 +8,7 @@ import os
 def import_tf():
     """Return (tf, tf_keras). TF-MOT needs tf_keras, so TF_USE_LEGACY_KERAS must be set before import."""
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CUDA-probe noise on CPU-only hosts
     import tensorflow as tf
     import tf_keras
 

@@ -112,12 +112,16 @@ class Session:
             recipe, level = parent_recipe(recipe), self.evaluator.fidelity(None)
         return needed
 
-    def affordable(self, recipe: TrainingRecipe, epochs: int | None = None, planned: int = 0) -> bool:
-        """Whether the budget allows training `recipe` at `epochs` (after `planned` more)."""
+    def affordable(self, recipe: TrainingRecipe, epochs: int | None = None) -> bool:
+        """Whether the budget allows training `recipe` at `epochs` now."""
+        return self._within_budget(len(self.trainings_needed(recipe, epochs)))
+
+    def _within_budget(self, more_trainings: int) -> bool:
+        if not more_trainings:
+            return True
         if self.budget.max_seconds is not None and time.monotonic() - self.started > self.budget.max_seconds:
             return False
-        needed = len(self.trainings_needed(recipe, epochs))
-        return self.max_trainings is None or len(self.trainings_used) + planned + needed <= self.max_trainings
+        return self.max_trainings is None or len(self.trainings_used) + more_trainings <= self.max_trainings
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(self, recipes: Iterable[TrainingRecipe], epochs: int | None = None) -> list[TrainingRecipe]:
@@ -132,7 +136,7 @@ class Session:
             if level <= self.fidelity.get(recipe, 0):
                 continue
             needed = self.trainings_needed(recipe, epochs) - planned
-            if needed and not self.affordable(recipe, epochs, planned=len(planned)):
+            if not self._within_budget(len(planned) + len(needed)):
                 self.budget_exhausted = True
                 continue
             planned |= needed
@@ -165,6 +169,8 @@ class Session:
         )
 
     def _score(self, recipe: TrainingRecipe, epochs: int | None) -> None:
+        if self.fidelity.get(recipe, 0) >= self._level(recipe, epochs):
+            return  # never replace a fuller evaluation with a probe
         for candidate in self.candidates_by_recipe[recipe]:
             for name in self.targets_keeping(candidate):
                 self.per_target[name][candidate.id] = evaluate_for_target(

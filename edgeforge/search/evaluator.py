@@ -115,14 +115,16 @@ class Evaluator:
         from edgeforge.passes.io import load_trained
 
         folder = self.memo.entry("trained", key)
-        if folder is None:
+        trained_now = folder is None
+        if trained_now:
             parent_model, parent_record = self.trained(parent_recipe(recipe))
             folder = self.memo.store(
                 "trained", key, lambda out: self._train(recipe, parent_model, parent_record, epochs, out)
             )
-            self.stats.trained += 1
-            self.stats.train_epochs[f"{recipe.id}@{self.fidelity(epochs)}"] = self.fidelity(epochs)
         record = json.loads((folder / "record.json").read_text())
+        if trained_now:
+            self.stats.trained += 1
+            self.stats.train_epochs[f"{recipe.id}@{self.fidelity(epochs)}"] = record["epochs"]
         result = (load_trained(folder / "model.h5"), record)
         self._models[(recipe, key)] = result
         return result
@@ -144,10 +146,12 @@ class Evaluator:
 
         seed_everything(self.spec.project.seed)
         passes = recipe_passes(recipe, self.spec.search.distill.model_dump())
+        # A student trains from scratch: its epochs are the base model's, scaled by the fidelity.
+        pass_epochs = self.distill_epochs(epochs) if passes[-1][0] == "distill" else self.fidelity(epochs)
         context = TrainContext(
             splits=self.splits,
             teacher=self.base_model,
-            epochs=self.fidelity(epochs),
+            epochs=pass_epochs,
             batch_size=self.spec.train.batch_size,
             learning_rate=self.spec.train.learning_rate,
             seed=self.spec.project.seed,
@@ -158,7 +162,7 @@ class Evaluator:
         save_trained(model, out / "model.h5")
         return {
             "train_seconds": round(seconds + parent_record["train_seconds"], 3),
-            "epochs": self.fidelity(epochs),
+            "epochs": pass_epochs,  # what the recipe's own (last) pass trained: its fidelity
             "passes": [name for name, _ in passes],
         }
 

@@ -23,7 +23,6 @@ sampler proposes only recipes already tried `PATIENCE` times in a row.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 
 from edgeforge.search.candidates import TrainingRecipe
@@ -33,12 +32,10 @@ from edgeforge.search.engine import Evaluated, Session, recipe_depth
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
 DEFAULT_TRAINING_SHARE = 0.3  # Optuna strategies' default cap, as a share of the recipes kept
 PROBE_EPOCHS = 1  # fine-tune epochs of a probe (the full fidelity is search.finetune_epochs)
-PROBE_TOLERANCE = 0.01  # accuracy a full training may add to a probe's (digits: +0.3 to +0.8 points)
+PROBE_TOLERANCE = 0.01  # accuracy a full fine-tune may add to its probe's (digits: -0.5 to +0.8 points)
 PATIENCE = 20  # proposals of already-tried recipes in a row before an Optuna search stops
 TIE_WEIGHT = 0.1  # weight of accuracy when a resource objective ties
 MIN_GAIN = 1e-6  # a probe must beat the best so far by more than this (a tie is not promising)
-
-STRATEGY_NAMES = ("exhaustive", "multi_fidelity", "tpe")
 
 
 def resolve_strategy(name: str, session: Session) -> str:
@@ -212,9 +209,9 @@ def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
 def utility(session: Session, target: str, evaluated: Evaluated | None) -> float:
     """A number that orders a target's candidates as its objective does (higher is better).
 
-    Accuracy objectives: the accuracy. Resource objectives: the resource relative to the target's
-    reference (the base model's best variant), plus TIE_WEIGHT x accuracy. None (nothing
-    feasible): -1.
+    Accuracy objectives: the accuracy. Resource objectives: minus the resource relative to the
+    largest predicted for the target, plus TIE_WEIGHT x accuracy (the objective's tie-break).
+    None (nothing feasible): -1.
     """
     if evaluated is None:
         return -1.0
@@ -258,5 +255,4 @@ def _import_optuna():
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna

@@ -106,8 +106,12 @@ class Space(StrictModel):
 
 
 class Budget(StrictModel):
-    max_trainings: PositiveInt | None = Field(None, description="stop training new models after this many")
-    max_seconds: PositiveFloat | None = Field(None, description="stop starting new work after this long")
+    max_trainings: PositiveInt | None = Field(
+        None,
+        description="train at most this many models (a short multi-fidelity probe counts as one); "
+        "default: unlimited for exhaustive, 30% of the recipes to train for multi_fidelity and tpe",
+    )
+    max_seconds: PositiveFloat | None = Field(None, description="start no new training after this many seconds")
 
 
 class Distillation(StrictModel):
@@ -117,10 +121,17 @@ class Distillation(StrictModel):
 
 class Search(StrictModel):
     strategy: Literal["auto", "exhaustive", "multi_fidelity", "tpe"] = Field(
-        "auto", description="auto = exhaustive for small spaces, multi-fidelity above a threshold"
+        "auto",
+        description="auto = exhaustive when the pre-filter leaves at most 4 recipes to train, else "
+        "multi_fidelity (short trainings first, Optuna prunes); exhaustive = train everything; "
+        "tpe = Optuna's multi-objective TPE, full trainings only",
     )
-    executor: Literal["local", "dask"] = Field("local", description="where candidates are evaluated")
-    dask_address: str | None = Field(None, description="scheduler address for executor: dask")
+    executor: Literal["local", "dask"] = Field(
+        "local", description="where trainings and evaluations run: this process, or a Dask cluster"
+    )
+    dask_address: str | None = Field(
+        None, description="scheduler address for executor: dask; its workers must see the memo folder"
+    )
     budget: Budget = Field(default_factory=Budget, description="caps on the search's training work")
     finetune_epochs: PositiveInt = Field(4, description="epochs of each prune/cluster/QAT fine-tune")
     distill: Distillation = Field(default_factory=Distillation, description="knowledge-distillation settings")

@@ -24,6 +24,7 @@ def run(params: str = "params.yaml") -> None:
 
     spec = load_params(params)
     splits = load_splits("build/data/splits.npz")
+    Path("build/memo").mkdir(parents=True, exist_ok=True)  # dvc.yaml's out, even when the memo lives elsewhere
     memo = Memo(MEMO)
     with Progress(transient=True) as bar:
         task = bar.add_task("searching", total=None)

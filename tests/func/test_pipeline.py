@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edgeforge.cli import main
 
@@ -48,14 +49,24 @@ def compose(root: Path, *overrides: str) -> None:
         os.chdir(cwd)
 
 
+def edit_yaml(path: Path, updates: dict) -> None:
+    data = yaml.safe_load(path.read_text())
+    for dotted, value in updates.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
 def make_project(root: Path) -> Path:
     """A fresh project with a small, quick spec, built once with `dvc repro`."""
     assert main(["init", str(root)]) == 0
-    config = root / "specs/config.yaml"
-    text = config.read_text().replace("epochs: 30", "epochs: 6")
-    config.write_text(text)
-    search = root / "specs/search/default.yaml"
-    search.write_text(search.read_text().replace("[float32, float16, dynamic, int8, int16x8]", "[float32, int8]"))
+    edit_yaml(root / "specs/config.yaml", {"train.epochs": 6, "targets.mcu.constraints.latency_ms": 5, "targets.mcu.constraints.ram_kb": 16})
+    (root / "specs/search/default.yaml").write_text(
+        "strategy: exhaustive\nspace:\n  quantization: [float32, int8]\n"
+    )
     compose(root)
     run("git", "add", "-A", cwd=root)
     run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", cwd=root)
@@ -162,8 +173,7 @@ def test_dvc_exp_run_composes_through_hydra(project):
 
 
 def test_compose_check_fails_on_stale_params(project):
-    config = project / "specs/config.yaml"
-    config.write_text(config.read_text().replace("latency_ms: 5", "latency_ms: 6"))
+    edit_yaml(project / "specs/config.yaml", {"targets.mcu.constraints.latency_ms": 6})
     result = run(str(BIN / "edgeforge"), "compose", "--check", cwd=project, check=False)
     assert result.returncode == 1
     assert "stale" in result.stderr

@@ -33,7 +33,7 @@ def test_validate_exits_2_with_one_line_error_on_misspelt_key(tmp_project, capsy
 def test_compose_check_exits_1_when_params_stale(tmp_project, capsys):
     assert main(["compose"]) == 0
     assert main(["compose", "--check"]) == 0
-    tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.latency_ms": 1})
+    tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.latency_ms": 2})
     assert main(["compose", "--check"]) == 1
     assert "params.yaml is stale" in capsys.readouterr().err
 

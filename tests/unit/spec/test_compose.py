@@ -28,7 +28,7 @@ def test_compose_applies_value_override(tmp_project):
 def test_params_are_current_false_when_spec_edited(tmp_project):
     write_params(compose("specs").config, "params.yaml")
     assert params_are_current("specs", "params.yaml")
-    tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.latency_ms": 1})
+    tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.latency_ms": 2})
     assert not params_are_current("specs", "params.yaml")
 
 
