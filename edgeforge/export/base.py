@@ -38,9 +38,10 @@ class ExportContext:
     target: Any  # edgeforge.spec.models.Target
     candidate_config: dict
     metrics: dict
-    model_bytes: bytes  # the verified .tflite of the candidate
+    model_bytes: bytes  # the candidate's .tflite (what TFLite formats ship, and costs are read from)
     representative_x: np.ndarray  # training samples for calibration
     load_keras: Callable[[], Any] = field(repr=False, default=lambda: None)  # the trained Keras model
+    selected_bytes: bytes | None = None  # the file verified in the target's runtime, when not .tflite (.onnx)
 
     @property
     def quantization(self) -> str:

@@ -241,11 +241,11 @@ class OnnxExporter(Exporter):
     name: ClassVar[str] = "onnx"
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
-        if is_tflite(context.model_bytes):
+        if context.selected_bytes is not None and not is_tflite(context.selected_bytes):
+            model_bytes = context.selected_bytes  # the search selected (and verified) this very ONNX model
+        else:
             opset = opset_for(context.target)
             model_bytes = onnx_bytes_for(context.load_keras(), context.quantization, context.representative_x, opset)
-        else:  # the search selected (and verified) this very ONNX model
-            model_bytes = context.model_bytes
         path = out_dir / "model.onnx"
         path.write_bytes(model_bytes)
         return [path]

@@ -93,7 +93,7 @@ def _op_breakdown(root: Path, selected: dict, spec) -> list[dict] | None:
 
     from edgeforge.cost.profile import profile_model
 
-    model = root / selected["artifact"]
+    model = root / selected.get("tflite_artifact", selected["artifact"])
     if spec is None or selected["target"] not in spec.targets or not model.is_file():
         return None
     target = spec.targets[selected["target"]]

@@ -26,8 +26,16 @@ from edgeforge.search.memo import Memo, hash_of
 from edgeforge.spec.models import Spec, Target
 
 # The code whose behaviour is baked into memo entries: changing it invalidates them.
-CODE_PACKAGES = ("passes", "models", "evaluate", "data")
-VERSIONED_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "tflite-micro")
+CODE_PACKAGES = ("passes", "models", "evaluate", "data", "export")
+VERSIONED_DEPENDENCIES = (
+    "tensorflow-cpu", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "tflite-micro",
+    "onnx", "onnxruntime", "tf2onnx",
+)
+# Runtimes with no interpreter on a build host: accuracy comes from the runtime that loads the
+# same artifact here (TensorRT builds its engine from the ONNX model; Core ML converts from the
+# same Keras model as LiteRT), and the metrics say which one it was.
+ACCURACY_PROXY = {"tensorrt": "onnxruntime", "coreml": "tflite"}
+ONNX_RUNTIMES = ("onnxruntime", "tensorrt")
 
 
 def code_version() -> str:
@@ -194,6 +202,37 @@ class Evaluator:
             "convert_seconds": round(time.perf_counter() - started, 3),
         }
 
+    def converted_onnx(self, candidate: Candidate, epochs: int | None = None) -> tuple[bytes, dict]:
+        """(.onnx bytes, record) for a candidate, for targets that run ONNX."""
+        key = hash_of(self.trained_key(candidate.training, epochs), candidate.quantization, "onnx")
+        folder = self.memo.entry("converted", key)
+        if folder is None:
+            model, _ = self.trained(candidate.training, epochs)
+            folder = self.memo.store("converted", key, lambda out: self._convert_onnx(candidate, model, out))
+            self.stats.converted += 1
+        return (folder / "model.onnx").read_bytes(), json.loads((folder / "record.json").read_text())
+
+    def _convert_onnx(self, candidate: Candidate, model, out: Path) -> dict:
+        from edgeforge.export.onnx import OPSET_BY_RUNTIME, onnx_bytes_for
+
+        model_bytes = onnx_bytes_for(model, candidate.quantization, self.splits.x_train, OPSET_BY_RUNTIME["onnxruntime"])
+        (out / "model.onnx").write_bytes(model_bytes)
+        return {"sha256": hashlib.sha256(model_bytes).hexdigest(), "model_bytes": len(model_bytes)}
+
+    def artifact(self, candidate: Candidate, runtime: str, epochs: int | None = None) -> tuple[bytes, str, dict]:
+        """(bytes, file suffix, record) of what the target's runtime loads."""
+        if runtime in ONNX_RUNTIMES:
+            model_bytes, record = self.converted_onnx(candidate, epochs)
+            return model_bytes, ".onnx", record
+        model_bytes, record = self.converted(candidate, epochs)
+        return model_bytes, ".tflite", record
+
+    def measured_for(self, candidate: Candidate, runtime: str, epochs: int | None = None) -> dict:
+        """The candidate's artifact for `runtime`, measured in that runtime (or its ACCURACY_PROXY)."""
+        artifact_bytes, _, _ = self.artifact(candidate, runtime, epochs)
+        accuracy_runtime = ACCURACY_PROXY.get(runtime, runtime)
+        return {**self.measured(artifact_bytes, accuracy_runtime), "accuracy_runtime": accuracy_runtime}
+
     def untrained_converted(self, width: float, mode: str) -> bytes:
         """.tflite bytes of a seeded, untrained model at `width` in PTQ `mode`: the structure (and so
         the size, arena and latency) every trained model of that width and mode will have."""
@@ -242,19 +281,27 @@ class Evaluator:
         """Every metric of the candidate (trained at fidelity `epochs`) on the target's device and runtime."""
         from edgeforge.cost.profile import profile_model
 
-        model_bytes, record = self.converted(candidate, epochs)
-        measured = self.measured(model_bytes, target.runtime)
+        from edgeforge.cost.flash import flash_bytes
+        from edgeforge.cost.graph import read_graph
+
+        tflite_bytes, record = self.converted(candidate, epochs)
+        artifact_bytes, suffix, artifact_record = self.artifact(candidate, target.runtime, epochs)
+        measured = self.measured_for(candidate, target.runtime, epochs)
+        # Costs come from the TFLite graph (same layers, same MACs); flash counts the file shipped.
         profile = profile_model(
-            model_bytes,
+            tflite_bytes,
             target.device,
             target.runtime,
             inference_hz=target.constraints.inference_hz,
             measured_arena_bytes=measured.get("arena_bytes"),
         )
+        if suffix != ".tflite":
+            profile["flash_bytes"] = flash_bytes(len(artifact_bytes), read_graph(tflite_bytes).op_types, target.runtime, target.device.arch)
         metrics = {
             "accuracy": measured["accuracy"],
+            "accuracy_runtime": measured["accuracy_runtime"],
             "accuracy_drop": round(base_accuracy - measured["accuracy"], 6),
-            "model_bytes": record["model_bytes"],
+            "model_bytes": artifact_record["model_bytes"],
             "compressed_bytes": record["compressed_bytes"],
             "weight_sparsity": record["weight_sparsity"],
             "max_unique_weights": record["max_unique_weights"],

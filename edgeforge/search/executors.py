@@ -45,9 +45,8 @@ def run_job(evaluator: Evaluator, job: Job) -> dict:
     for mode, runtimes in job.work:
         candidate = Candidate(**job.recipe.config(), quantization=mode)
         try:
-            model_bytes, _ = evaluator.converted(candidate, job.epochs)
             for runtime in runtimes:
-                evaluator.measured(model_bytes, runtime)
+                evaluator.measured_for(candidate, runtime, job.epochs)
         except BuildError:
             continue
     delta = {name: getattr(evaluator.stats, name) - before[name] for name in STAT_COUNTS}

@@ -29,12 +29,16 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                 "artifact": None,
             }
             if evaluated.metrics is not None:
-                model_bytes, record = evaluator.converted(evaluated.candidate, evaluated.epochs)
-                if candidate_id not in models_written:
-                    (out / "models").mkdir(exist_ok=True)
-                    (out / "models" / f"{candidate_id}.tflite").write_bytes(model_bytes)
-                    models_written.add(candidate_id)
-                entry["artifact"] = (final / "models" / f"{candidate_id}.tflite").as_posix()
+                # The file the target's runtime loads, and the .tflite every cost figure is read from.
+                tflite_bytes, _ = evaluator.converted(evaluated.candidate, evaluated.epochs)
+                model_bytes, suffix, record = evaluator.artifact(evaluated.candidate, target.runtime, evaluated.epochs)
+                (out / "models").mkdir(exist_ok=True)
+                for filename, data in ((f"{candidate_id}.tflite", tflite_bytes), (f"{candidate_id}{suffix}", model_bytes)):
+                    if filename not in models_written:
+                        (out / "models" / filename).write_bytes(data)
+                        models_written.add(filename)
+                entry["artifact"] = (final / "models" / f"{candidate_id}{suffix}").as_posix()
+                entry["tflite_artifact"] = (final / "models" / f"{candidate_id}.tflite").as_posix()
                 entry["sha256"] = record["sha256"]
             entries.append(entry)
         write_json(out / "targets" / f"{name}.json", {

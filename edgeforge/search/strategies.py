@@ -176,28 +176,30 @@ def _params(recipe: TrainingRecipe) -> dict:
 
 def _infeasibility(session: Session, recipe: TrainingRecipe) -> float:
     """Optuna's constraint (<= 0 is feasible): 0 when a candidate of the recipe fits some target."""
-    feasible = any(_best_of(session, target, recipe) is not None for target in session.spec.targets)
-    return 0.0 if feasible else 1.0
+    best = [_best_of(session, target, recipe) for target in session.spec.targets]
+    return 0.0 if any(entry is not None and entry.feasible for entry in best) else 1.0
 
 
 # -- scores ------------------------------------------------------------------------------------
 
 def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
-    """Untried recipes whose predicted resources beat a resource objective's incumbent, cheapest first.
+    """Untried recipes the analytic prediction says could help a target, cheapest first.
 
-    Pruning and clustering do not change a model's predicted latency or size, so for a target
-    ranked by a resource the shallowest such recipe at each better width is the one to try first.
+    A target with nothing feasible yet may be helped by any recipe it kept; a target ranked by
+    a resource only by recipes predicted to use less of it than its incumbent. Pruning and
+    clustering change neither latency nor size, so the shallowest such recipe at each width is
+    the one to try first.
     """
     found: list[TrainingRecipe] = []
     for target, spec_target in session.spec.targets.items():
         metric, larger_is_better = OBJECTIVES[spec_target.objective]
         incumbent = session.best(target)
-        if larger_is_better or incumbent is None:
+        if incumbent is not None and larger_is_better:
             continue
+        bound = None if incumbent is None else session.predictions[incumbent.candidate.id][target][metric]
         better = {
             c.training for c in session.kept_candidates(target)
-            if c.training not in session.fidelity
-            and session.predictions[c.id][target][metric] < session.predictions[incumbent.candidate.id][target][metric]
+            if c.training not in session.fidelity and (bound is None or session.predictions[c.id][target][metric] < bound)
         }
         by_width: dict[float, TrainingRecipe] = {}
         for recipe in sorted(better, key=lambda r: (recipe_depth(r), r)):
@@ -209,18 +211,20 @@ def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
 def utility(session: Session, target: str, evaluated: Evaluated | None) -> float:
     """A number that orders a target's candidates as its objective does (higher is better).
 
-    Accuracy objectives: the accuracy. Resource objectives: minus the resource relative to the
-    largest predicted for the target, plus TIE_WEIGHT x accuracy (the objective's tie-break).
-    None (nothing feasible): -1.
+    Feasible, accuracy objectives: the accuracy. Feasible, resource objectives: minus the
+    resource relative to the largest predicted for the target, plus TIE_WEIGHT x accuracy (the
+    objective's tie-break). Infeasible: below every feasible one, the closer to feasible the
+    higher (-2 minus the relative excess over each limit missed). None (nothing measured): -3.
     """
-    if evaluated is None:
-        return -1.0
+    if evaluated is None or evaluated.metrics is None:
+        return -3.0
+    if not evaluated.feasible:
+        return -2.0 - sum(check.excess for check in evaluated.checks)
     metric, larger_is_better = OBJECTIVES[session.spec.targets[target].objective]
-    accuracy = evaluated.metrics["accuracy"]
     if larger_is_better:
         return evaluated.metrics[metric]
     reference = session.reference_value(target, metric)
-    return -evaluated.metrics[metric] / reference + TIE_WEIGHT * accuracy
+    return -evaluated.metrics[metric] / reference + TIE_WEIGHT * evaluated.metrics["accuracy"]
 
 
 def gain(session: Session, recipe: TrainingRecipe, optimism: float = 0.0) -> float:
@@ -246,9 +250,13 @@ def _best_excluding(session: Session, target: str, recipe: TrainingRecipe) -> Ev
 
 
 def _best(session: Session, target: str, entries: list[Evaluated]) -> Evaluated | None:
+    """The best feasible entry by the target's objective; else the closest to feasible."""
     objective = session.spec.targets[target].objective
     feasible = [e for e in entries if e.feasible]
-    return min(feasible, key=lambda e: ranking_key(e.metrics, objective), default=None)
+    if feasible:
+        return min(feasible, key=lambda e: ranking_key(e.metrics, objective))
+    measured = [e for e in entries if e.metrics is not None]
+    return max(measured, key=lambda e: utility(session, target, e), default=None)
 
 
 def _import_optuna():

@@ -20,7 +20,9 @@ def run(target: str, params: str = "params.yaml") -> None:
     if target not in spec.targets:
         raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
     selected = read_json(Path("build/targets") / target / "selected.json")
-    model_bytes = read_selected_model(selected)
+    selected_bytes = read_selected_model(selected)
+    tflite_path = Path(selected.get("tflite_artifact") or selected["artifact"])
+    model_bytes = selected_bytes if tflite_path == Path(selected["artifact"]) else tflite_path.read_bytes()
     splits = load_splits("build/data/splits.npz")
     context = ExportContext(
         target_name=target,
@@ -28,6 +30,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         candidate_config=selected["candidate"]["config"],
         metrics=selected["metrics"],
         model_bytes=model_bytes,
+        selected_bytes=selected_bytes,
         representative_x=splits.x_train,
         # one model for every exporter: loading may mean training, if the memo was wiped
         load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected["candidate"]["config"])),

@@ -28,10 +28,12 @@ def run(target: str, params: str = "params.yaml") -> None:
     selected = read_json(Path("build/targets") / target / "selected.json")
     exports = read_json(Path("build/targets") / target / "export" / "exports.json")
     files = {Path(p).name: Path(p) for paths in exports["formats"].values() for p in paths}
-    primary = "model.tflite" if "model.tflite" in files else sorted(files)[0]
+    primary = _primary_file(files, selected["runtime"])
     splits = load_splits("build/data/splits.npz")
     canary_x = splits.x_test[:CANARY_SAMPLES]
-    canary_y = predict(files[primary].read_bytes(), canary_x, _canary_runtime(selected["runtime"]))
+    canary_model = files[primary] if files[primary].is_file() else Path(selected["tflite_artifact"])
+    # (a .mlpackage cannot run off macOS: its canary outputs come from the same candidate's TFLite)
+    canary_y = predict(canary_model.read_bytes(), canary_x, _canary_runtime(canary_model.name))
     manifest = build_bundle(
         Path("build/targets") / target / "bundle",
         project=spec.project.name,
@@ -50,6 +52,19 @@ def run(target: str, params: str = "params.yaml") -> None:
     print(f"{target}: bundle with {len(manifest['files'])} files, model sha256 {manifest['model_sha256'][:12]}")
 
 
-def _canary_runtime(runtime: str) -> str:
-    # The updater on a Linux-class device or gateway checks TFLite models with LiteRT.
-    return "tflite" if runtime in ("tflite", "tflite-micro") else runtime
+PRIMARY_BY_RUNTIME = {
+    "tflite": "model.tflite", "tflite-micro": "model.tflite", "onnxruntime": "model.onnx",
+    "tensorrt": "model.onnx", "coreml": "model.mlpackage",
+}
+
+
+def _primary_file(files: dict[str, Path], runtime: str) -> str:
+    """The file the device's runtime loads; the first exported file otherwise."""
+    wanted = PRIMARY_BY_RUNTIME[runtime]
+    return wanted if wanted in files else sorted(files)[0]
+
+
+def _canary_runtime(primary: str) -> str:
+    # The updater on a Linux-class device or gateway checks TFLite models with LiteRT (MCU
+    # models too: the same flatbuffer), ONNX models with ONNX Runtime.
+    return "onnxruntime" if primary.endswith(".onnx") else "tflite"

@@ -35,6 +35,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         "constraints": {c["constraint"]: {"limit": c["limit"], "value": c["value"], "ok": c["ok"]} for c in chosen["checks"]},
         "artifact": chosen["artifact"],
         "sha256": chosen["sha256"],
+        "tflite_artifact": chosen["tflite_artifact"],
     })
     print(f"{target}: selected {chosen['id']} ({target_result['objective']})")
 
