@@ -11,7 +11,7 @@ from edgeforge.errors import UserError
 from edgeforge.spec.compose import compose, validate, write_params
 from edgeforge.templates import project_template
 
-GITIGNORE = "/build/*\n!/build/.gitkeep\n__pycache__/\n/outputs/\n/multirun/\n"
+GITIGNORE = "/build/\n__pycache__/\n/outputs/\n/multirun/\n"
 
 
 def init_project(directory: str | Path, *, git: bool = True) -> Path:

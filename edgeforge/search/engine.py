@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from edgeforge.passes.chain import rejection_reason
 from edgeforge.search.candidates import Candidate, TrainingRecipe, enumerate_space
-from edgeforge.search.constraints import check_constraints, ranking_key
+from edgeforge.search.constraints import OBJECTIVES, check_constraints, ranking_key
 from edgeforge.search.evaluator import Evaluator, check_for_failure, parent_recipe
 from edgeforge.search.executors import Job, make_executor
 from edgeforge.search.prefilter import Prefilter, check_some_fit, run_prefilter
-from edgeforge.spec.models import Spec
+from edgeforge.spec.models import QUANT_MODES, Spec
 
 REFERENCE = Candidate()  # the base model as float32 TFLite: what accuracy_drop is measured against
 
@@ -49,6 +49,7 @@ class SearchResult:
     strategy: str = "exhaustive"
     pruned_analytically: int = 0  # combinations no target keeps: never trained nor evaluated
     dropped: dict[str, dict[str, list]] = field(default_factory=dict)  # target -> id -> exclusions
+    kept: dict[str, list[str]] = field(default_factory=dict)  # target -> ids the pre-filter kept
     budget_exhausted: bool = False
 
 
@@ -143,7 +144,7 @@ class Session:
             chosen += [(r, e) for r, e in self._lineage(recipe, epochs) if self.fidelity.get(r, 0) < self._level(r, e)]
         chosen = list(dict.fromkeys(chosen))
         self.trainings_used |= planned
-        self.executor.run([Job(recipe, None if recipe.is_base else e, self._work(recipe)) for recipe, e in chosen])
+        self.executor.run([Job(recipe, None if recipe.is_base else e, self._work(recipe, e)) for recipe, e in chosen])
         for recipe, e in chosen:
             self._score(recipe, e)
         return [recipe for recipe, _ in chosen]
@@ -162,20 +163,40 @@ class Session:
                 return chain[::-1]
             recipe, epochs = parent_recipe(recipe), None
 
-    def _work(self, recipe: TrainingRecipe) -> tuple:
-        return tuple(
-            (c.quantization, tuple(sorted({self.spec.targets[t].runtime for t in self.targets_keeping(c)})))
-            for c in self.candidates_by_recipe[recipe]
-        )
+    def _pairs(self, recipe: TrainingRecipe, epochs: int | None) -> list[tuple[Candidate, str]]:
+        """(candidate, target) evaluations a recipe gets: every kept pair in full; a probe only one
+        PTQ mode per target (`probe_candidate`), since the mode changes accuracy least."""
+        if recipe.is_base or self._level(recipe, epochs) >= self.evaluator.fidelity(None):
+            return [(c, name) for c in self.candidates_by_recipe[recipe] for name in self.targets_keeping(c)]
+        picks = [(self.probe_candidate(recipe, name), name) for name in self.spec.targets]
+        return [(candidate, name) for candidate, name in picks if candidate is not None]
+
+    def probe_candidate(self, recipe: TrainingRecipe, target: str) -> Candidate | None:
+        """The recipe's kept candidate for `target` in the mode of the target's incumbent, or else
+        the one predicted best for its objective (float32 first for accuracy objectives)."""
+        kept = [c for c in self.candidates_by_recipe[recipe] if c.id in self.kept[target]]
+        incumbent = self.best(target)
+        same_mode = [c for c in kept if incumbent and c.quantization == incumbent.candidate.quantization]
+        if same_mode or not kept:
+            return (same_mode or [None])[0]
+        metric, larger_is_better = OBJECTIVES[self.spec.targets[target].objective]
+        if larger_is_better:
+            return min(kept, key=lambda c: QUANT_MODES.index(c.quantization))
+        return min(kept, key=lambda c: self.predictions[c.id][target].get(metric, 0.0))
+
+    def _work(self, recipe: TrainingRecipe, epochs: int | None) -> tuple:
+        runtimes: dict[str, set[str]] = {}
+        for candidate, name in self._pairs(recipe, epochs):
+            runtimes.setdefault(candidate.quantization, set()).add(self.spec.targets[name].runtime)
+        return tuple((mode, tuple(sorted(names))) for mode, names in runtimes.items())
 
     def _score(self, recipe: TrainingRecipe, epochs: int | None) -> None:
         if self.fidelity.get(recipe, 0) >= self._level(recipe, epochs):
             return  # never replace a fuller evaluation with a probe
-        for candidate in self.candidates_by_recipe[recipe]:
-            for name in self.targets_keeping(candidate):
-                self.per_target[name][candidate.id] = evaluate_for_target(
-                    self.evaluator, candidate, name, self.base_accuracy, None if recipe.is_base else epochs
-                )
+        for candidate, name in self._pairs(recipe, epochs):
+            self.per_target[name][candidate.id] = evaluate_for_target(
+                self.evaluator, candidate, name, self.base_accuracy, None if recipe.is_base else epochs
+            )
         self.fidelity[recipe] = self._level(recipe, epochs)
         if self.progress:
             self.progress(f"evaluated {recipe.id} ({self.fidelity[recipe]} epochs)", len(self.fidelity), len(self.recipes))
@@ -245,6 +266,7 @@ def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[Sea
         strategy=strategy,
         pruned_analytically=len(prefilter.pruned_everywhere(space)),
         dropped=prefilter.dropped,
+        kept={name: sorted(ids) for name, ids in session.kept.items()},
         budget_exhausted=session.budget_exhausted,
     )
     return result, evaluator

@@ -67,6 +67,7 @@ def target_fronts(target_result: dict, chosen_id: str | None) -> dict:
             "limit": target_result["constraints"].get(binding),
             "scale": CONSTRAINT_METRICS[binding][1],
         },
+        "limits": {key: limit for key, limit in target_result["constraints"].items() if key in CONSTRAINT_METRICS},
         "fronts": {
             binding_metric: [p["id"] for p in pareto_front(points, binding_metric)],
             "latency_ms": [p["id"] for p in pareto_front(points, "latency_ms")],
@@ -86,8 +87,7 @@ def plot_fronts(fronts: dict, path) -> None:
     points = {p["id"]: p for p in fronts["points"]}
     panels = [(binding["metric"], binding["constraint"], binding["scale"], binding["limit"])]
     if binding["metric"] != "latency_ms":
-        limit = binding["limit"] if binding["constraint"] == "latency_ms" else None
-        panels.append(("latency_ms", "latency_ms", 1.0, limit))
+        panels.append(("latency_ms", "latency_ms", 1.0, fronts["limits"].get("latency_ms")))
     figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
     for axis, (metric, label, scale, limit) in zip(axes[0], panels):
         _draw_panel(axis, points, fronts["fronts"][metric], metric, label, scale, limit, fronts["chosen"])

@@ -53,6 +53,8 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                 candidate_id: [asdict(exclusion) for exclusion in exclusions]
                 for candidate_id, exclusions in sorted(result.dropped.get(name, {}).items())
             },
+            # kept by the pre-filter, but the strategy (or its budget) never evaluated them
+            "unevaluated": sorted(set(result.kept.get(name, ())) - set(evaluations)),
         })
     stats = evaluator.stats
     summary = {

@@ -21,6 +21,13 @@ def explain_infeasible(target_result: dict) -> str:
     measured = [entry for entry in target_result["candidates"] if entry["metrics"]]
     if not measured:
         reasons = sorted({entry["failure"] for entry in target_result["candidates"] if entry["failure"]})
+        unevaluated = target_result.get("unevaluated") or []
+        if unevaluated and not reasons:
+            return (
+                f"target '{name}': the search stopped before evaluating any of the {len(unevaluated)} combinations "
+                f"that may fit it ({', '.join(unevaluated[:4])}{', ...' if len(unevaluated) > 4 else ''}); "
+                "raise search.budget.max_trainings or use search.strategy: exhaustive"
+            )
         return f"target '{name}': no candidate could be built: {'; '.join(reasons) or 'the search space is empty'}"
     closest = min(measured, key=lambda entry: sum(_excess(check) for check in entry["checks"]))
     lines = [f"target '{name}': no candidate meets every constraint ({len(measured)} measured)."]

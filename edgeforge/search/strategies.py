@@ -5,10 +5,13 @@ first and become each target's incumbent. What follows differs:
 
 - `exhaustive`: train every recipe the pre-filter kept, in full, parents first.
 - `multi_fidelity`: an Optuna study whose trials are recipes. A trial first trains its last pass
-  briefly (`PROBE_EPOCHS`) and reports its score; Optuna's `ThresholdPruner` stops it there
-  unless, granted `PROBE_TOLERANCE` more accuracy, it would beat some target's best so far.
-  Only the survivors are trained in full. The TPE sampler (with its constraint support) picks
-  the recipes, after the ones the analytic prediction says could beat a resource objective.
+  briefly (`PROBE_EPOCHS`; a student distils for the same share of its epochs), scores it in one
+  PTQ mode per target and reports that; Optuna's `ThresholdPruner` stops it there unless,
+  granted `PROBE_TOLERANCE` more accuracy, it would beat some target's best so far (for a
+  target with nothing feasible yet: come closer to feasible than anything so far). Only the
+  survivors are trained in full and scored in every mode. The TPE sampler (with its constraint
+  support) picks the recipes, after those the analytic prediction says could help a target:
+  any for a target with nothing feasible, else those predicted to beat a resource objective.
 - `tpe`: the same study without probes: Optuna's multi-objective TPE (one objective per target,
   constraints: feasible on some target) picks recipes and each is trained in full.
 - `auto` (the default): `exhaustive` when the pre-filter keeps at most

@@ -33,5 +33,5 @@ def test_dvc_hydra_composes_the_same_params(tmp_path):
     expected = (root / "params.yaml").read_text()
     from dvc.utils.hydra import compose_and_dump
 
-    compose_and_dump(str(root / "dvc.yaml.params"), str(root / "specs"), None, "config", str(root), [])
-    assert Path(root / "dvc.yaml.params").read_text() == expected
+    compose_and_dump(str(root / "dvc_params.yaml"), str(root / "specs"), None, "config", str(root), [])
+    assert Path(root / "dvc_params.yaml").read_text() == expected

@@ -53,6 +53,10 @@ class FakeEvaluator:
     def measured(self, model_bytes, runtime):
         return {"accuracy": 0.96}
 
+    def measured_for(self, candidate, runtime, epochs=None):
+        self.converted(candidate, epochs)
+        return {"accuracy": 0.96, "accuracy_runtime": runtime}
+
     def target_metrics(self, candidate, target, base_accuracy, epochs=None):
         self._train(candidate.training, epochs)
         level = 0 if candidate.training.is_base else self.fidelity(epochs)
@@ -176,3 +180,13 @@ def test_candidates_the_prefilter_dropped_are_never_trained():
     run_strategy("exhaustive", session)
     assert all(recipe.sparsity == 0.0 for recipe, _ in session.evaluator.trained_models)
     assert Candidate(sparsity=0.5, quantization="int8").id not in session.per_target["mcu"]
+
+
+def test_a_probe_is_scored_in_one_ptq_mode_per_target():
+    session = make_session(planted("w1-s0-c16"))
+    run_strategy("multi_fidelity", session)
+    probed_only = {recipe for recipe, level in session.fidelity.items() if level == PROBE_EPOCHS}
+    assert probed_only
+    for name, evaluations in session.per_target.items():
+        for recipe in probed_only:
+            assert len([e for e in evaluations.values() if e.candidate.training == recipe]) <= 1
