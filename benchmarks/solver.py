@@ -32,11 +32,13 @@ SPACE = {
 ACCURACY_TOLERANCE = 0.005  # "within 0.5 accuracy points"
 
 
-def benchmark_spec(epochs: int | None, finetune_epochs: int | None, strategy: str = "exhaustive"):
+def benchmark_spec(epochs: int | None, finetune_epochs: int | None, strategy: str = "exhaustive", seed: int | None = None):
     from edgeforge.spec.compose import compose_spec
 
     spec, _ = compose_spec(REPO / "specs")
     data = spec.model_dump(by_alias=True)
+    if seed is not None:
+        data["project"]["seed"] = seed
     if epochs:
         data["train"]["epochs"] = epochs
     if finetune_epochs:
@@ -86,6 +88,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="base-model epochs (default: the spec's)")
     parser.add_argument("--finetune-epochs", type=int, help="full fine-tune epochs (default: the spec's)")
     parser.add_argument("--strategy", default="auto", help="the solver's strategy (default: auto)")
+    parser.add_argument("--seed", type=int, help="project.seed: data split, initial weights, sampler (default: the spec's)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", help="keep memos and results in this directory")
     args = parser.parse_args()
@@ -95,7 +98,7 @@ def main() -> None:
     from edgeforge.data.loaders import load_dataset, split_dataset
     from edgeforge.models.training import train_base
 
-    spec = benchmark_spec(args.epochs, args.finetune_epochs)
+    spec = benchmark_spec(args.epochs, args.finetune_epochs, seed=args.seed)
     x, y = load_dataset(spec.dataset)
     splits = split_dataset(x, y, spec.dataset, seed=spec.project.seed)
     base_model, _ = train_base(spec.model, spec.train, splits, spec.project.seed)
@@ -103,7 +106,7 @@ def main() -> None:
     runs = {}
     for label, strategy in (("exhaustive", "exhaustive"), ("solver", args.strategy)):
         (root / label).mkdir(parents=True, exist_ok=False)
-        runs[label] = run(benchmark_spec(args.epochs, args.finetune_epochs, strategy), splits, base_model, root / label)
+        runs[label] = run(benchmark_spec(args.epochs, args.finetune_epochs, strategy, args.seed), splits, base_model, root / label)
     report = {
         "space_size": runs["exhaustive"]["space_size"],
         "targets": {

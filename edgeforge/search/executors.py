@@ -7,7 +7,10 @@ them back to score candidates per target, which is cheap and always happens in t
 
 With `dask`, jobs run on the workers of the cluster at `search.dask_address`, a child recipe's
 job after its parent's (so no two workers train the same parent). The workers must see the memo
-folder at the same path (one machine, or a shared file system) and have edgeforge installed.
+folder at the same path (one machine, or a shared file system) and have edgeforge installed;
+each runs one job at a time (TensorFlow uses all its cores). The exhaustive strategy hands all
+its jobs over at once, so they run in parallel; the Optuna strategies decide one trial at a
+time, so Dask gives them more memory and machines rather than parallelism.
 
     executor = make_executor(spec.search, evaluator)
     executor.run([Job(TrainingRecipe(sparsity=0.5), None, (("int8", ("tflite",)),))])

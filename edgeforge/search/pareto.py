@@ -68,12 +68,14 @@ def target_fronts(target_result: dict, chosen_id: str | None) -> dict:
             "scale": CONSTRAINT_METRICS[binding][1],
         },
         "limits": {key: limit for key, limit in target_result["constraints"].items() if key in CONSTRAINT_METRICS},
-        "fronts": {
-            binding_metric: [p["id"] for p in pareto_front(points, binding_metric)],
-            "latency_ms": [p["id"] for p in pareto_front(points, "latency_ms")],
-        },
+        "fronts": {metric: [p["id"] for p in pareto_front(points, metric)] for metric in front_metrics(binding_metric)},
         "points": sorted(points, key=lambda p: p["id"]),
     }
+
+
+def front_metrics(binding_metric: str) -> list[str]:
+    """The x axes: the binding resource and latency (flash too, when latency is the binding one)."""
+    return [binding_metric, "latency_ms"] if binding_metric != "latency_ms" else ["latency_ms", "flash_bytes"]
 
 
 def plot_fronts(fronts: dict, path) -> None:
@@ -83,14 +85,14 @@ def plot_fronts(fronts: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    binding = fronts["binding"]
     points = {p["id"]: p for p in fronts["points"]}
-    panels = [(binding["metric"], binding["constraint"], binding["scale"], binding["limit"])]
-    if binding["metric"] != "latency_ms":
-        panels.append(("latency_ms", "latency_ms", 1.0, fronts["limits"].get("latency_ms")))
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
-    for axis, (metric, label, scale, limit) in zip(axes[0], panels):
-        _draw_panel(axis, points, fronts["fronts"][metric], metric, label, scale, limit, fronts["chosen"])
+    by_metric = {CONSTRAINT_METRICS[key][0]: key for key in RESOURCE_KEYS}
+    figure, axes = plt.subplots(1, len(fronts["fronts"]), figsize=(5.5 * len(fronts["fronts"]), 4.2), squeeze=False)
+    for axis, (metric, front_ids) in zip(axes[0], fronts["fronts"].items()):
+        key = by_metric[metric]
+        _draw_panel(
+            axis, points, front_ids, metric, key, CONSTRAINT_METRICS[key][1], fronts["limits"].get(key), fronts["chosen"]
+        )
     figure.suptitle(f"{fronts['target']}: accuracy vs cost ({fronts['objective']})")
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=90, metadata={"Software": None})

@@ -65,7 +65,8 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "converted": stats.converted,
         "measured": stats.measured,
         "memo_hits": evaluator.memo.hits,
-        "pruned_analytically": result.pruned_analytically,
+        "pruned_analytically": result.pruned_analytically,  # (combination, target) pairs dropped before training
+        "pruned_everywhere": result.pruned_everywhere,  # combinations no target kept
         "pruned_per_target": {name: len(dropped) for name, dropped in sorted(result.dropped.items())},
         "budget_exhausted": result.budget_exhausted,
         "train_epochs": stats.train_epochs,

@@ -5,22 +5,25 @@ first and become each target's incumbent. What follows differs:
 
 - `exhaustive`: train every recipe the pre-filter kept, in full, parents first.
 - `multi_fidelity`: an Optuna study whose trials are recipes. A trial first trains its last pass
-  briefly (`PROBE_EPOCHS`; a student distils for the same share of its epochs), scores it in one
-  PTQ mode per target and reports that; Optuna's `ThresholdPruner` stops it there unless,
-  granted `PROBE_TOLERANCE` more accuracy, it would beat some target's best so far (for a
-  target with nothing feasible yet: come closer to feasible than anything so far). Only the
-  survivors are trained in full and scored in every mode. The TPE sampler (with its constraint
-  support) picks the recipes, after those the analytic prediction says could help a target:
-  any for a target with nothing feasible, else those predicted to beat a resource objective.
-- `tpe`: the same study without probes: Optuna's multi-objective TPE (one objective per target,
-  constraints: feasible on some target) picks recipes and each is trained in full.
+  briefly (`PROBE_EPOCHS`; the parent is always complete), scores it in one PTQ mode per target
+  and reports that. Optuna's `ThresholdPruner` stops the trial there unless, granted
+  `PROBE_TOLERANCE` more accuracy, it would beat some target's best so far (for a target with
+  nothing feasible: come closer to feasible than anything so far). Survivors are trained in full
+  and scored in every mode. A distilled student is never probed (see `is_student`).
+- `tpe`: the same study without probes, Optuna's multi-objective TPE (one objective per target;
+  constraint: feasible on some target); every trial is trained in full.
 - `auto` (the default): `exhaustive` when the pre-filter keeps at most
   `AUTO_EXHAUSTIVE_MAX_RECIPES` recipes to train, `multi_fidelity` above.
 
-`search.budget.max_trainings` caps the trainings a strategy may start (a probe counts as one),
-`search.budget.max_seconds` stops starting new ones after that long. Without a cap, Optuna
-strategies stop after `DEFAULT_TRAINING_SHARE` of the recipes' full trainings, or when the
-sampler proposes only recipes already tried `PATIENCE` times in a row.
+Who picks the next recipe: the TPE sampler and the analytic prediction take turns
+(`promising_by_prediction`: for a target with nothing feasible, its cheapest recipe per width;
+for one ranked by a resource, recipes predicted to use less of it, then those that tie it).
+
+`search.budget.max_trainings` caps the trainings (a probe counts as one, and so does each
+untrained parent a recipe needs), `search.budget.max_seconds` stops starting new ones after that
+long. Decisions count the trainings the search used, memo hits included, so a warm memo leads to
+the same choices. Without a cap, the Optuna strategies stop after `DEFAULT_TRAINING_SHARE` of
+the recipes, or when the sampler proposes nothing new `PATIENCE` times in a row.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from collections.abc import Callable
 
 from edgeforge.search.candidates import TrainingRecipe
 from edgeforge.search.constraints import OBJECTIVES, ranking_key
-from edgeforge.search.engine import Evaluated, Session, recipe_depth
+from edgeforge.search.evaluator import parent_recipe
+from edgeforge.search.session import Evaluated, Session, recipe_depth
 
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
 DEFAULT_TRAINING_SHARE = 0.3  # Optuna strategies' default cap, as a share of the recipes kept
@@ -39,6 +43,7 @@ PROBE_TOLERANCE = 0.01  # accuracy a full fine-tune may add to its probe's (digi
 PATIENCE = 20  # proposals of already-tried recipes in a row before an Optuna search stops
 TIE_WEIGHT = 0.1  # weight of accuracy when a resource objective ties
 MIN_GAIN = 1e-6  # a probe must beat the best so far by more than this (a tie is not promising)
+STARTUP_TRIALS = 2  # TPE models after this many trials (Optuna's default, 10, exceeds most budgets)
 
 
 def resolve_strategy(name: str, session: Session) -> str:
@@ -91,21 +96,25 @@ def _optuna_search(session: Session, probe_epochs: int | None) -> None:
     if probe_epochs:
         study = optuna.create_study(
             direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=seed),
+            sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS),
             pruner=optuna.pruners.ThresholdPruner(lower=MIN_GAIN),
         )
     else:
         study = optuna.create_study(
             directions=["maximize"] * len(targets),
-            sampler=optuna.samplers.TPESampler(seed=seed),
+            sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=STARTUP_TRIALS),
         )
-    for recipe in promising_by_prediction(session):
-        study.enqueue_trial(_params(recipe), skip_if_exists=True)
     pruned: set[TrainingRecipe] = set()
-    idle = 0
+    idle = 0  # proposals in a row that trained nothing
+    prior_turn = True  # the prediction's picks and the sampler's take turns
     while idle < PATIENCE and session.untried() and _budget_left(session, probe_epochs):
+        picks = promising_by_prediction(session) if prior_turn else []
+        if picks:
+            study.enqueue_trial(_params(picks[0]), skip_if_exists=True)
         trial = study.ask(distributions)
         recipe = TrainingRecipe(**trial.params)
+        epochs = None if is_student(recipe) else probe_epochs
+        idle += 1
         if recipe not in session.candidates_by_recipe:  # the pre-filter dropped all its candidates
             study.tell(trial, state=TrialState.FAIL)
         elif recipe in pruned:
@@ -113,15 +122,23 @@ def _optuna_search(session: Session, probe_epochs: int | None) -> None:
         elif session.is_complete(recipe):  # known already: the sampler learns it for free
             trial.set_constraint("infeasible", _infeasibility(session, recipe))
             study.tell(trial, _score(session, recipe, targets, probe_epochs))
-        else:
-            idle = -1
-            if probe_epochs and not _run_probed(session, study, trial, recipe, probe_epochs):
+        elif not session.affordable(recipe, epochs):  # needs more trainings than are left
+            study.tell(trial, state=TrialState.FAIL)
+        elif epochs:
+            idle, prior_turn = 0, not prior_turn
+            if not _run_probed(session, study, trial, recipe, epochs):
                 pruned.add(recipe)
-            elif not probe_epochs:
-                _run_full(session, study, trial, recipe, targets)
-        idle += 1
+        else:
+            idle, prior_turn = 0, not prior_turn
+            _run_full(session, study, trial, recipe, targets, probe_epochs)
     if session.untried() and not _budget_left(session, probe_epochs):
         session.budget_exhausted = True
+
+
+def is_student(recipe: TrainingRecipe) -> bool:
+    """A distilled student (the recipe's only pass is distill): trained in full, never probed, since
+    a student trained briefly from scratch says little, and every recipe of its width builds on it."""
+    return recipe.width < 1.0 and parent_recipe(recipe).is_base
 
 
 def _run_probed(session: Session, study, trial, recipe: TrainingRecipe, probe_epochs: int) -> bool:
@@ -140,14 +157,14 @@ def _run_probed(session: Session, study, trial, recipe: TrainingRecipe, probe_ep
     return True
 
 
-def _run_full(session: Session, study, trial, recipe: TrainingRecipe, targets: list[str]) -> None:
+def _run_full(session: Session, study, trial, recipe: TrainingRecipe, targets: list[str], probe_epochs: int | None) -> None:
     from optuna.trial import TrialState
 
     if not session.evaluate([recipe]):
         study.tell(trial, state=TrialState.FAIL)  # over budget
         return
     trial.set_constraint("infeasible", _infeasibility(session, recipe))
-    study.tell(trial, _score(session, recipe, targets, None))
+    study.tell(trial, _score(session, recipe, targets, probe_epochs))
 
 
 def _score(session: Session, recipe: TrainingRecipe, targets: list[str], probe_epochs: int | None):
@@ -186,29 +203,37 @@ def _infeasibility(session: Session, recipe: TrainingRecipe) -> float:
 # -- scores ------------------------------------------------------------------------------------
 
 def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
-    """Untried recipes the analytic prediction says could help a target, cheapest first.
+    """Untried recipes the analytic prediction says could help a target, most promising first.
 
-    A target with nothing feasible yet may be helped by any recipe it kept; a target ranked by
-    a resource only by recipes predicted to use less of it than its incumbent. Pruning and
-    clustering change neither latency nor size, so the shallowest such recipe at each width is
-    the one to try first.
+    A target with nothing feasible yet may be helped by any recipe it kept. A target ranked by a
+    resource, by recipes predicted to use less of it than its incumbent, then by those predicted
+    to tie it (same width and mode: only their accuracy, the tie-break, can differ). Pruning and
+    clustering change neither latency nor size, so the shallowest recipe of a width comes first.
     """
-    found: list[TrainingRecipe] = []
+    better: list[TrainingRecipe] = []
+    ties: list[TrainingRecipe] = []
     for target, spec_target in session.spec.targets.items():
         metric, larger_is_better = OBJECTIVES[spec_target.objective]
         incumbent = session.best(target)
         if incumbent is not None and larger_is_better:
             continue
+        untried = [c for c in session.kept_candidates(target) if c.training not in session.fidelity]
         bound = None if incumbent is None else session.predictions[incumbent.candidate.id][target][metric]
-        better = {
-            c.training for c in session.kept_candidates(target)
-            if c.training not in session.fidelity and (bound is None or session.predictions[c.id][target][metric] < bound)
-        }
-        by_width: dict[float, TrainingRecipe] = {}
-        for recipe in sorted(better, key=lambda r: (recipe_depth(r), r)):
-            by_width.setdefault(recipe.width, recipe)
-        found += by_width.values()
-    return list(dict.fromkeys(found))
+        predicted = {c: session.predictions[c.id][target][metric] for c in untried}
+        better += _shallowest_per_width([c.training for c in untried if bound is None or predicted[c] < bound])
+        ties += sorted({c.training for c in untried if bound is not None and predicted[c] == bound}, key=_cost_order)
+    return list(dict.fromkeys(better + ties))
+
+
+def _shallowest_per_width(recipes: list[TrainingRecipe]) -> list[TrainingRecipe]:
+    by_width: dict[float, TrainingRecipe] = {}
+    for recipe in sorted(set(recipes), key=_cost_order):
+        by_width.setdefault(recipe.width, recipe)
+    return list(by_width.values())
+
+
+def _cost_order(recipe: TrainingRecipe) -> tuple:
+    return recipe_depth(recipe), recipe
 
 
 def utility(session: Session, target: str, evaluated: Evaluated | None) -> float:

@@ -22,6 +22,14 @@ pytestmark = pytest.mark.slow
 
 # One training recipe besides the base (pruning), two PTQ modes every target runs.
 SMALL_SPACE = {"width": [1.0], "sparsity": [0.0, 0.5], "clusters": [0], "qat": [False], "quantization": ["float32", "int8"]}
+# Limits the full-width int8 model meets on the MCU (its float32 kernels are too slow for 5 ms).
+MCU_LIMITS = {"ram_kb": 16, "flash_kb": 160, "latency_ms": 5, "min_accuracy": 0.5}
+
+
+def small_spec(constraints: dict | None = None, space: dict | None = None, **search):
+    return quick_spec(
+        space={**SMALL_SPACE, **(space or {})}, constraints={"mcu": MCU_LIMITS, **(constraints or {})}, **search
+    )
 
 
 @contextmanager
@@ -59,14 +67,14 @@ def memo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, memo) -> Path:
     root = tmp_path_factory.mktemp("built")
-    build(root, quick_spec(space=SMALL_SPACE), memo)
+    build(root, small_spec(), memo)
     return root
 
 
 def test_search_scores_every_kept_candidate_on_every_target_that_runs_it(built):
     summary = json.loads((built / "build/search/summary.json").read_text())
     assert summary["strategy"] == "exhaustive"  # auto, for a space this small
-    assert summary["space_size"] == 4 and summary["pruned_analytically"] == 0
+    assert summary["space_size"] == 4 and summary["pruned_everywhere"] == 0
     everything = {"w1-s0-c0-float32", "w1-s0-c0-int8", "w1-s0.5-c0-float32", "w1-s0.5-c0-int8"}
     for name in ("mcu", "sbc"):
         result = json.loads((built / f"build/search/targets/{name}.json").read_text())
@@ -76,6 +84,7 @@ def test_search_scores_every_kept_candidate_on_every_target_that_runs_it(built):
     # the MCU's float32 kernels are too slow for its latency limit: dropped before training
     mcu = json.loads((built / "build/search/targets/mcu.json").read_text())
     assert mcu["pruned_analytically"]["w1-s0-c0-float32"][0]["constraint"] == "latency_ms"
+    assert summary["pruned_analytically"] == len(mcu["pruned_analytically"]) == summary["pruned_per_target"]["mcu"]
 
 
 def test_select_writes_pareto_json_and_png_beside_the_choice(built):
@@ -96,14 +105,14 @@ def test_report_json_has_the_strategy_the_pruned_count_and_each_candidates_fidel
 
     report = build_report(built)
     assert report["search"]["strategy"] == "exhaustive"
-    assert report["search"]["pruned_analytically"] == 0
+    assert report["search"]["pruned_analytically"] == 2  # the MCU's two float32 candidates
     epochs = {c["id"]: c["epochs"] for c in report["candidates"]}
     assert epochs["w1-s0-c0-int8"] == 0 and epochs["w1-s0.5-c0-int8"] == 1
     assert report["targets"]["mcu"]["pareto"]["png"] == "build/targets/mcu/pareto.png"
 
 
 def test_an_infeasible_target_is_explained_with_the_relaxation_that_fixes_it(tmp_path, memo):
-    summary = build(tmp_path, quick_spec(space=SMALL_SPACE, constraints={"sbc": {"min_accuracy": 0.999}}), memo)
+    summary = build(tmp_path, small_spec(constraints={"sbc": {"min_accuracy": 0.999}}), memo)
     assert summary["trained"] == 0  # a constraint edit: everything comes from the memo
     message = (tmp_path / "sbc.error").read_text()
     assert "target 'sbc': no candidate meets every constraint" in message
@@ -115,7 +124,7 @@ def test_an_infeasible_target_is_explained_with_the_relaxation_that_fixes_it(tmp
 
 
 def test_a_space_pruned_entirely_fails_before_any_training_naming_the_constraint(tmp_path):
-    spec = quick_spec(space=SMALL_SPACE, constraints={"mcu": {"ram_kb": 1, "min_accuracy": 0.5}})
+    spec = small_spec(constraints={"mcu": {"ram_kb": 1, "min_accuracy": 0.5}})
     with pytest.raises(UserError) as error:
         run_search(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
     assert "targets.mcu.constraints: no combination of the search space can fit before any training" in str(error.value)
@@ -134,8 +143,7 @@ def test_an_objective_naming_an_unknown_metric_lists_the_valid_ones():
 
 
 def test_the_budget_caps_the_trainings(tmp_path):
-    space = {**SMALL_SPACE, "clusters": [0, 16]}  # three recipes to train
-    spec = quick_spec(space=space, strategy="exhaustive", budget={"max_trainings": 1})
+    spec = small_spec(space={"clusters": [0, 16]}, strategy="exhaustive", budget={"max_trainings": 1})  # 3 to train
     result, evaluator = run_search(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
     assert evaluator.stats.trained == 1 and result.budget_exhausted
 
@@ -143,9 +151,9 @@ def test_the_budget_caps_the_trainings(tmp_path):
 def test_dask_executor_gets_the_same_results_as_local(tmp_path, memo):
     from distributed import LocalCluster
 
-    local = build(tmp_path / "local", quick_spec(space=SMALL_SPACE), tmp_path / "local-memo")
+    local = build(tmp_path / "local", small_spec(), tmp_path / "local-memo")
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        spec = quick_spec(space=SMALL_SPACE, executor="dask", dask_address=cluster.scheduler_address)
+        spec = small_spec(executor="dask", dask_address=cluster.scheduler_address)
         distributed = build(tmp_path / "dask", spec, tmp_path / "dask-memo")
     assert distributed["trained"] == local["trained"] == 1
     assert any((tmp_path / "dask-memo" / "trained").iterdir())  # the workers wrote the shared memo

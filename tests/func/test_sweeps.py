@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edgeforge.cli import main
 
@@ -34,12 +35,15 @@ def dvc(*args: str, cwd: Path, env: dict | None = None) -> str:
 
 
 def small_project(root: Path) -> Path:
-    """`edgeforge init` with a quick base training and two PTQ modes, committed."""
+    """`edgeforge init` with a quick base training, two PTQ modes and MCU limits every device
+    of the sweep can meet, committed."""
     assert main(["init", str(root)]) == 0
     config = root / "specs/config.yaml"
-    config.write_text(config.read_text().replace("epochs: 30", "epochs: 4"))
-    search = root / "specs/search/default.yaml"
-    search.write_text(search.read_text().replace("[float32, float16, dynamic, int8, int16x8]", "[float32, int8]"))
+    data = yaml.safe_load(config.read_text())
+    data["train"]["epochs"] = 4
+    data["targets"]["mcu"]["constraints"] = {"ram_kb": 64, "flash_kb": 256, "latency_ms": 20, "min_accuracy": 0.5}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    (root / "specs/search/default.yaml").write_text("space:\n  quantization: [float32, int8]\n")
     cwd = os.getcwd()
     os.chdir(root)
     try:

@@ -44,7 +44,8 @@ def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_pat
     """Every combination of the default space, trained briefly, measured on every target: what the
     pre-filter predicts (less its margin) is at most what is measured, so with the repo's own
     constraints no combination that fits is dropped."""
-    from edgeforge.search.engine import reference_accuracy, search_space, targets_for
+    from edgeforge.search.candidates import enumerate_space
+    from edgeforge.search.session import reference_accuracy, targets_for
     from edgeforge.search.evaluator import Evaluator
     from edgeforge.search.memo import Memo
     from edgeforge.search.prefilter import RESOURCE_CONSTRAINTS, run_prefilter
@@ -53,7 +54,7 @@ def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_pat
     spec = quick_spec(space={key: sorted(set(FULL_SPACE[key]) | set(getattr(quick_spec().search.space, key)))
                              for key in FULL_SPACE})
     evaluator = Evaluator(spec, digits(), quick_base_model(), Memo(tmp_path / "memo"))
-    space = search_space(spec)
+    space = enumerate_space(spec.search.space)
     assert len(space) >= 48
     prefilter = run_prefilter(evaluator, space, lambda c: targets_for(spec, c))
     base_accuracy = reference_accuracy(evaluator)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from edgeforge.search.candidates import Candidate
-from edgeforge.search.engine import Session, search_space, targets_for
+from edgeforge.search.candidates import enumerate_space
+from edgeforge.search.session import Session, targets_for
 from edgeforge.search.evaluator import Stats, parent_recipe
 from edgeforge.search.executors import LocalExecutor
 from edgeforge.search.prefilter import Prefilter
@@ -80,7 +81,7 @@ def planted(best_recipe_id: str, best_accuracy: float = 0.99):
 def make_session(accuracy_of, space=None, **search) -> Session:
     spec = quick_spec(space=space or FULL_SPACE, finetune_epochs=FULL_EPOCHS, **search)
     evaluator = FakeEvaluator(spec, accuracy_of)
-    candidates = search_space(spec)
+    candidates = enumerate_space(spec.search.space)
     kept = {name: [c for c in candidates if name in targets_for(spec, c)] for name in spec.targets}
     predictions = {
         c.id: {name: {"latency_ms": LATENCY_MS[c.quantization] * c.width, "flash_bytes": 90_000, "arena_bytes": 4096,
@@ -190,3 +191,12 @@ def test_a_probe_is_scored_in_one_ptq_mode_per_target():
     for name, evaluations in session.per_target.items():
         for recipe in probed_only:
             assert len([e for e in evaluations.values() if e.candidate.training == recipe]) <= 1
+
+
+def test_a_deep_recipe_costs_its_untrained_ancestors_too():
+    session = make_session(planted("w1-s0-c16"))
+    deep = next(r for r in session.recipes if r.id == "w0.5-s0.5-c16-qat")
+    assert len(session.trainings_needed(deep)) == 4  # distill, prune, cluster, qat
+    assert len(session.trainings_needed(deep, PROBE_EPOCHS)) == 4  # ancestors in full, itself briefly
+    session.evaluate([parent_recipe(deep)])
+    assert session.trainings_needed(deep, PROBE_EPOCHS) == {(deep, PROBE_EPOCHS)}
