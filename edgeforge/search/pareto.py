@@ -88,10 +88,11 @@ def plot_fronts(fronts: dict, path) -> None:
     points = {p["id"]: p for p in fronts["points"]}
     by_metric = {CONSTRAINT_METRICS[key][0]: key for key in RESOURCE_KEYS}
     figure, axes = plt.subplots(1, len(fronts["fronts"]), figsize=(5.5 * len(fronts["fronts"]), 4.2), squeeze=False)
-    for axis, (metric, front_ids) in zip(axes[0], fronts["fronts"].items()):
+    for axis, metric in zip(axes[0], front_metrics(fronts["binding"]["metric"])):
         key = by_metric[metric]
         _draw_panel(
-            axis, points, front_ids, metric, key, CONSTRAINT_METRICS[key][1], fronts["limits"].get(key), fronts["chosen"]
+            axis, points, fronts["fronts"][metric], metric, key, CONSTRAINT_METRICS[key][1], fronts["limits"].get(key),
+            fronts["chosen"],
         )
     figure.suptitle(f"{fronts['target']}: accuracy vs cost ({fronts['objective']})")
     figure.tight_layout()
