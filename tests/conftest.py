@@ -48,3 +48,27 @@ def tmp_project(tmp_path, monkeypatch) -> TmpProject:
     shutil.copytree(REPO / "specs", root / "specs")
     monkeypatch.chdir(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits, split as the pipeline splits it (seed 0)."""
+    from edgeforge.data.loaders import load_dataset, split_dataset
+    from edgeforge.spec.models import Dataset
+
+    dataset = Dataset(name="digits")
+    x, y = load_dataset(dataset)
+    return split_dataset(x, y, dataset, seed=0)
+
+
+def train_tiny_cnn(splits, epochs: int):
+    """A seeded tiny_cnn trained on `splits`: the base model the pass and exporter suites share."""
+    from edgeforge.models import build_model
+    from edgeforge.models.training import compile_classifier
+    from edgeforge.tfcompat import seed_everything
+
+    seed_everything(0)
+    model = build_model("tiny_cnn", splits.input_shape, splits.num_classes)
+    compile_classifier(model, learning_rate=0.003)
+    model.fit(splits.x_train, splits.y_train, epochs=epochs, batch_size=64, verbose=0)
+    return model

@@ -7,33 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, train_tiny_cnn
 
 TRAIN_EPOCHS = 10  # enough for a confident classifier, whose int8 variants agree with each other
 ALL_RUNTIMES = ["tflite", "tflite-micro", "onnxruntime", "coreml", "tensorrt"]
 
 
 @pytest.fixture(scope="session")
-def digits():
-    from edgeforge.data.loaders import load_dataset, split_dataset
-    from edgeforge.spec.models import Dataset
-
-    dataset = Dataset(name="digits")
-    x, y = load_dataset(dataset)
-    return split_dataset(x, y, dataset, seed=0)
-
-
-@pytest.fixture(scope="session")
 def keras_model(digits):
-    from edgeforge.models import build_model
-    from edgeforge.tfcompat import import_tf, seed_everything
-
-    _, keras = import_tf()
-    seed_everything(0)
-    model = build_model("tiny_cnn", digits.input_shape, digits.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy")
-    model.fit(digits.x_train, digits.y_train, epochs=TRAIN_EPOCHS, batch_size=64, verbose=0)
-    return model
+    return train_tiny_cnn(digits, TRAIN_EPOCHS)
 
 
 @pytest.fixture(scope="session")

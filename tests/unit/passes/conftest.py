@@ -5,32 +5,15 @@ from __future__ import annotations
 import pytest
 
 from edgeforge.passes.base import TrainContext
+from tests.conftest import train_tiny_cnn
 
 BASE_EPOCHS = 12
 FINETUNE_EPOCHS = 1
 
 
 @pytest.fixture(scope="session")
-def digits():
-    from edgeforge.data.loaders import load_dataset, split_dataset
-    from edgeforge.spec.models import Dataset
-
-    dataset = Dataset(name="digits")
-    x, y = load_dataset(dataset)
-    return split_dataset(x, y, dataset, seed=0)
-
-
-@pytest.fixture(scope="session")
 def base_model(digits):
-    from edgeforge.models import build_model
-    from edgeforge.tfcompat import import_tf, seed_everything
-
-    _, keras = import_tf()
-    seed_everything(0)
-    model = build_model("tiny_cnn", digits.input_shape, digits.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy")
-    model.fit(digits.x_train, digits.y_train, epochs=BASE_EPOCHS, batch_size=64, verbose=0)
-    return model
+    return train_tiny_cnn(digits, BASE_EPOCHS)
 
 
 @pytest.fixture(scope="session")
