@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import asdict, dataclass
 
@@ -60,3 +61,22 @@ def enumerate_space(space: Space) -> list[Candidate]:
         if not (q and m not in QAT_MODES)
     }
     return sorted(candidates, key=lambda c: (c.training, c.quantization))
+
+
+def parent_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
+    """The recipe without its last pass (distill → prune → cluster → qat): what it trains on top of."""
+    if recipe.qat:
+        return dataclasses.replace(recipe, qat=False)
+    if recipe.clusters:
+        return dataclasses.replace(recipe, clusters=0)
+    if recipe.sparsity:
+        return dataclasses.replace(recipe, sparsity=0.0)
+    return TrainingRecipe()
+
+
+def recipe_passes(recipe: TrainingRecipe, distillation: dict | None = None) -> list[tuple[str, dict]]:
+    """The recipe's training-time passes in order (its candidates add only `ptq`)."""
+    from edgeforge.passes.chain import QAT_MODES, passes_for
+
+    quantization = QAT_MODES[0] if recipe.qat else "float32"
+    return passes_for({**recipe.config(), "quantization": quantization}, distillation)[:-1]

@@ -9,7 +9,6 @@ Per-device costs (latency, energy, flash) are analytic and recomputed: they cost
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import time
@@ -21,7 +20,7 @@ import numpy as np
 
 from edgeforge.data import Splits
 from edgeforge.errors import BuildError
-from edgeforge.search.candidates import Candidate, TrainingRecipe
+from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe, recipe_passes
 from edgeforge.search.memo import Memo, hash_of
 from edgeforge.spec.models import Spec, Target
 
@@ -318,25 +317,6 @@ class Evaluator:
         if "avg_power_mw" in profile:
             metrics["avg_power_mw"] = profile["avg_power_mw"]
         return metrics
-
-
-def parent_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
-    """The recipe without its last pass (distill → prune → cluster → qat): what it trains on top of."""
-    if recipe.qat:
-        return dataclasses.replace(recipe, qat=False)
-    if recipe.clusters:
-        return dataclasses.replace(recipe, clusters=0)
-    if recipe.sparsity:
-        return dataclasses.replace(recipe, sparsity=0.0)
-    return TrainingRecipe()
-
-
-def recipe_passes(recipe: TrainingRecipe, distillation: dict | None = None) -> list[tuple[str, dict]]:
-    """The recipe's training-time passes in order (its candidates add only `ptq`)."""
-    from edgeforge.passes.chain import QAT_MODES, passes_for
-
-    quantization = QAT_MODES[0] if recipe.qat else "float32"
-    return passes_for({**recipe.config(), "quantization": quantization}, distillation)[:-1]
 
 
 def check_for_failure(call):

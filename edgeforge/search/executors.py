@@ -26,7 +26,8 @@ from pathlib import Path
 
 from edgeforge.errors import BuildError, UserError
 from edgeforge.search.candidates import Candidate, TrainingRecipe
-from edgeforge.search.evaluator import Evaluator, Stats, parent_recipe
+from edgeforge.search.candidates import parent_recipe
+from edgeforge.search.evaluator import Evaluator, Stats
 
 STAT_COUNTS = tuple(f.name for f in fields(Stats) if f.type in ("int", int))
 

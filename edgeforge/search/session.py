@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from edgeforge.search.candidates import Candidate, TrainingRecipe
 from edgeforge.search.constraints import OBJECTIVES, check_constraints, ranking_key
-from edgeforge.search.evaluator import Evaluator, check_for_failure, parent_recipe
+from edgeforge.search.candidates import parent_recipe
+from edgeforge.search.evaluator import Evaluator, check_for_failure
 from edgeforge.search.executors import Job
 from edgeforge.search.prefilter import Prefilter
 from edgeforge.spec.models import QUANT_MODES, Spec

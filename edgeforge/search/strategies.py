@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 from edgeforge.search.candidates import TrainingRecipe
 from edgeforge.search.constraints import OBJECTIVES, ranking_key
-from edgeforge.search.evaluator import parent_recipe
+from edgeforge.search.candidates import parent_recipe
 from edgeforge.search.session import Evaluated, Session, recipe_depth
 
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from edgeforge.runtimes import RUNTIMES
 from edgeforge.spec.base import StrictModel
 
-Runtime = Literal["tflite", "tflite-micro", "onnxruntime", "coreml", "tensorrt"]
-RUNTIMES: tuple[str, ...] = Runtime.__args__
+# The runtime names the spec accepts: those of the registry (edgeforge/runtimes/).
+Runtime = Literal[tuple(RUNTIMES)]  # type: ignore[valid-type]
 DType = Literal["int8", "int16", "float16", "float32"]
 
 
@@ -43,15 +44,20 @@ class Device(StrictModel):
     runtimes: list[Runtime] = Field(min_length=1, description="runtimes that run on this device")
     power: Power = Field(description="power draw, for energy per inference and average power")
     throughput: dict[Runtime, Throughput] = Field(description="latency-model figures per runtime")
+    runtime_settings: dict[Runtime, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings a runtime needs for this device (e.g. the NPU configuration of ethos-u), "
+        "checked by the runtime",
+    )
     sources: dict[str, str] = Field(
         description="citation for each number: key is a dotted field path (or a prefix of one)"
     )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Device:
-        missing = [r for r in self.runtimes if r not in self.throughput]
-        if missing:
-            raise ValueError(f"runtimes {missing} have no throughput figures; add throughput.{missing[0]}")
+        problems = [problem for name in self.runtimes for problem in RUNTIMES[name].check_device(self)]
+        if problems:
+            raise ValueError("; ".join(problems))
         unsourced = [path for path in self.numeric_fields() if not self._has_source(path)]
         if unsourced:
             raise ValueError(
@@ -64,6 +70,11 @@ class Device(StrictModel):
         for runtime, figures in self.throughput.items():
             paths += [f"throughput.{runtime}.macs_per_cycle.{dtype}" for dtype in figures.macs_per_cycle]
             paths.append(f"throughput.{runtime}.op_overhead_us")
+        for runtime, settings in self.runtime_settings.items():
+            paths += [
+                f"runtime_settings.{runtime}.{key}" for key, value in settings.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+            ]
         return paths
 
     def _has_source(self, path: str) -> bool:

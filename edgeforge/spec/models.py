@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
+from edgeforge.runtimes import RUNTIMES
 from edgeforge.spec.base import StrictModel
 from edgeforge.spec.device import Device, Runtime
 
@@ -14,16 +15,9 @@ QUANT_MODES: tuple[str, ...] = QuantMode.__args__
 # QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
 # on a QAT model, float32 keeps float kernels, float16 and dynamic give int8 with float I/O.
 QAT_MODES = ("int8",)
-TFLM_MODES = ("float32", "int8", "int16x8")  # TFLite Micro cannot allocate float16 or hybrid models
 
-Format = Literal["tflite", "tflm_c", "onnx", "coreml", "tensorrt"]
-FORMATS_BY_RUNTIME: dict[str, tuple[str, ...]] = {
-    "tflite": ("tflite",),
-    "tflite-micro": ("tflite", "tflm_c"),
-    "onnxruntime": ("onnx",),
-    "coreml": ("coreml",),
-    "tensorrt": ("tensorrt", "onnx"),
-}
+# The export formats the spec accepts: every format some registered runtime loads.
+Format = Literal[tuple(dict.fromkeys(fmt for runtime in RUNTIMES.values() for fmt in runtime.formats))]  # type: ignore[valid-type]
 Objective = Literal["max_accuracy", "min_latency", "min_flash", "min_ram", "min_energy", "min_model_size"]
 
 
@@ -184,18 +178,25 @@ class Target(StrictModel):
                 f"runtime '{self.runtime}' does not run on {device.name}; "
                 f"choose one of: {', '.join(device.runtimes)}"
             )
+        runtime = RUNTIMES[self.runtime]
         for fmt in self.formats:
-            loaders = [r for r in device.runtimes if fmt in FORMATS_BY_RUNTIME[r]]
+            loaders = [r for r in device.runtimes if fmt in RUNTIMES[r].formats]
             if not loaders:
-                usable = sorted({f for r in device.runtimes for f in FORMATS_BY_RUNTIME[r]})
+                usable = sorted({f for r in device.runtimes for f in RUNTIMES[r].formats})
                 raise ValueError(
                     f"format '{fmt}' cannot be loaded by any runtime of {device.name} "
                     f"({', '.join(device.runtimes)}); formats these load: {', '.join(usable)}"
                 )
-        if not set(self.formats) & set(FORMATS_BY_RUNTIME[self.runtime]):
+        if not set(self.formats) & set(runtime.formats):
             raise ValueError(
                 f"runtime '{self.runtime}' loads none of formats {self.formats}; "
-                f"add one of: {', '.join(FORMATS_BY_RUNTIME[self.runtime])}"
+                f"add one of: {', '.join(runtime.formats)}"
+            )
+        unrunnable = [mode for mode in self.quantization or () if mode not in runtime.quantization_modes]
+        if unrunnable:
+            raise ValueError(
+                f"runtime '{self.runtime}' does not run {', '.join(unrunnable)} models; "
+                f"it runs {', '.join(runtime.quantization_modes)}: use quantization: {list(runtime.quantization_modes)}"
             )
         for key, device_kb in (("ram_kb", device.ram_kb), ("flash_kb", device.flash_kb)):
             limit = getattr(self.constraints, key)
@@ -238,7 +239,8 @@ class Spec(StrictModel):
             if not self.modes_for(name):
                 raise ValueError(
                     f"targets.{name}: no quantization mode in search.space.quantization "
-                    f"{self.search.space.quantization} runs on runtime '{target.runtime}'"
+                    f"{self.search.space.quantization} runs on runtime '{target.runtime}' "
+                    f"(it runs {', '.join(RUNTIMES[target.runtime].quantization_modes)})"
                     + (" (the device is int8-only); add int8" if target.device.int8_only else "")
                 )
         return self
@@ -247,8 +249,7 @@ class Spec(StrictModel):
         """PTQ modes of the search space that this target can run."""
         target = self.targets[target_name]
         modes = [m for m in self.search.space.quantization if target.quantization is None or m in target.quantization]
-        if target.runtime == "tflite-micro":
-            modes = [m for m in modes if m in TFLM_MODES]
+        modes = [m for m in modes if m in RUNTIMES[target.runtime].quantization_modes]
         if target.device.int8_only:
             modes = [m for m in modes if m == "int8"]
         return modes

@@ -8,7 +8,8 @@ import pytest
 from edgeforge.search.candidates import Candidate
 from edgeforge.search.candidates import enumerate_space
 from edgeforge.search.session import Session, targets_for
-from edgeforge.search.evaluator import Stats, parent_recipe
+from edgeforge.search.candidates import parent_recipe
+from edgeforge.search.evaluator import Stats
 from edgeforge.search.executors import LocalExecutor
 from edgeforge.search.prefilter import Prefilter
 from edgeforge.search.strategies import (

@@ -1,0 +1,58 @@
+"""The runtime registry: one module per runtime, registered here by name (see `base.Runtime`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeforge.runtimes.base import CodeSize, NotRunnableHere, Runtime
+from edgeforge.runtimes.coreml import CoreML
+from edgeforge.runtimes.onnxruntime import OnnxRuntime
+from edgeforge.runtimes.tensorrt import TensorRT
+from edgeforge.runtimes.tflite import LiteRT
+from edgeforge.runtimes.tflite_micro import TfliteMicro
+
+RUNTIMES: dict[str, Runtime] = {
+    cls.name: cls() for cls in (LiteRT, TfliteMicro, OnnxRuntime, CoreML, TensorRT)
+}
+
+__all__ = [
+    "RUNTIMES", "CodeSize", "Evaluation", "NotRunnableHere", "Runtime",
+    "evaluate_model", "get_runtime", "predict", "runtime_for_format",
+]
+
+
+def get_runtime(name: str) -> Runtime:
+    from edgeforge.errors import UserError
+
+    try:
+        return RUNTIMES[name]
+    except KeyError:
+        raise UserError(f"unknown runtime '{name}'; runtimes: {', '.join(RUNTIMES)}") from None
+
+
+def runtime_for_format(fmt: str) -> Runtime | None:
+    """The first registered runtime that loads files of format `fmt` and runs them on this machine
+    (LiteRT for .tflite, ONNX Runtime for .onnx), or None."""
+    for runtime in RUNTIMES.values():
+        if fmt in runtime.formats and runtime.runs_here():
+            return runtime
+    return None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float
+    samples: int
+
+
+def predict(model_bytes: bytes, x: np.ndarray, runtime: str) -> np.ndarray:
+    """Scores of float inputs `x` computed by `runtime` (see `Runtime.predict`)."""
+    return get_runtime(runtime).predict(model_bytes, x)
+
+
+def evaluate_model(model_bytes: bytes, x: np.ndarray, y: np.ndarray, runtime: str) -> Evaluation:
+    scores = predict(model_bytes, x, runtime)
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
+    return Evaluation(accuracy=round(accuracy, 6), samples=len(y))

@@ -1,0 +1,127 @@
+"""The Runtime interface: one runtime, one module, everything edgeforge needs to know about it.
+
+A runtime says what it loads and runs, and how a candidate is measured and costed in it::
+
+    class OnnxRuntime(Runtime):
+        name: ClassVar[str] = "onnxruntime"
+        artifact: ClassVar[str] = "onnx"              # the search converts candidates to .onnx
+        formats: ClassVar[tuple[str, ...]] = ("onnx",)  # exports a device with it can load
+        quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "float16", "dynamic", "int8", "int16x8")
+        code_sizes: ClassVar[dict[str, CodeSize]] = {"*": CodeSize(18_214_224, 0, source="...")}
+
+        def predict(self, model_bytes, x):
+            ...  # scores of float inputs, computed in ONNX Runtime
+
+Register the class in `edgeforge.runtimes.RUNTIMES` (one line). Everything else reads it: the spec
+(which names, formats and modes are valid), evaluation (`predict`), cost (`code_bytes`,
+`device_costs`), the search (`artifact`, `accuracy_proxy`), export parity and the bundle's canary.
+
+Defaults cover a CPU runtime whose latency comes from the device preset's `throughput.<name>`
+figures and whose memory is the planner's estimate; a runtime overrides what it knows better:
+TFLite Micro measures its arena, the Ethos-U NPU takes latency and SRAM from the Vela compiler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CodeSize:
+    """Flash taken by a runtime's code: its base plus one kernel per op type the model uses."""
+
+    base_bytes: int  # interpreter, memory planner, flatbuffer reader, (for full libraries) all kernels
+    kernel_bytes: int  # one op type's kernel
+    optimized_kernel_bytes: int | None = None  # kernels in OPTIMIZED_OPS, when the build has them
+    source: str = ""
+
+
+# Kernels TFLM replaces with CMSIS-NN (Arm) or ESP-NN (Espressif) implementations. Silicon Labs'
+# TFLM component (gecko_sdk, tensorflow_lite_micro_optimized_kernels): "The kernels which have
+# optimized implementations are: add, conv, depthwise_conv, fully_connected, mul, pooling and softmax."
+OPTIMIZED_OPS = frozenset({
+    "ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MUL", "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX",
+})
+
+
+class NotRunnableHere(Exception):
+    """The runtime (or a format) cannot execute on this build machine; the message says why."""
+
+
+class Runtime:
+    """One runtime; see the module docstring. Subclasses set the class attributes."""
+
+    name: ClassVar[str]
+    artifact: ClassVar[str] = "tflite"  # format of the file the search converts a candidate to
+    formats: ClassVar[tuple[str, ...]]  # export formats a device with this runtime can load
+    quantization_modes: ClassVar[tuple[str, ...]]  # PTQ modes it executes
+    # A runtime with no interpreter on a build host: the runtime whose accuracy on the same model
+    # stands in for it (reported as a proxy).
+    accuracy_proxy: ClassVar[str | None] = None
+    bundle_file: ClassVar[str] = "model.tflite"  # the file a device with this runtime loads
+    code_sizes: ClassVar[dict[str, CodeSize]]  # by instruction set; "*" for any other
+    needs_throughput: ClassVar[bool] = True  # latency from the preset's throughput.<name> figures
+    # Settings a device preset gives this runtime (`runtime_settings.<name>`), or None for none.
+    DeviceSettings: ClassVar[type | None] = None
+
+    def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+        """Scores (N, outputs) of float inputs x (N, ...): quantize and dequantize as a device would."""
+        raise NotRunnableHere(f"runtime '{self.name}' cannot run models on this machine")
+
+    def runs_here(self) -> bool:
+        """Whether `predict` works on this machine (else `accuracy_proxy` stands in)."""
+        return type(self).predict is not Runtime.predict
+
+    def unsupported_reason(self, model_bytes: bytes) -> str | None:
+        """Why this runtime cannot run the model, when that is known without running it."""
+        return None
+
+    def code_bytes(self, op_types: Iterable[str], arch: str) -> int:
+        """Flash taken by the runtime's code on `arch` when it registers exactly `op_types`."""
+        sizes = self.code_sizes.get(arch, self.code_sizes["*"])
+        kernels = 0
+        for op_type in set(op_types):
+            optimized = sizes.optimized_kernel_bytes is not None and op_type in OPTIMIZED_OPS
+            kernels += sizes.optimized_kernel_bytes if optimized else sizes.kernel_bytes
+        return sizes.base_bytes + kernels
+
+    def measures_arena(self) -> bool:
+        """Whether `device_costs` measures the arena (else the planner's estimate is reported)."""
+        return False
+
+    def device_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """Figures this runtime measures or compiles itself for `device`, overriding the analytic ones.
+
+        Keys it may return: `arena_bytes` (+ `arena_source`), `latency_ms`, `flash_bytes`, `ops`
+        (per-op latency), `notes`. The default measures nothing: {}.
+        """
+        return {}
+
+    def device_settings(self, device: Any) -> Any:
+        """The device preset's validated settings for this runtime (None when it takes none)."""
+        if self.DeviceSettings is None:
+            return None
+        return self.DeviceSettings.model_validate(device.runtime_settings.get(self.name, {}))
+
+    def check_device(self, device: Any) -> list[str]:
+        """Problems with a device preset that lists this runtime (missing figures or settings)."""
+        problems = []
+        if self.needs_throughput and self.name not in device.throughput:
+            problems.append(f"runtime {self.name} has no throughput figures; add throughput.{self.name}")
+        if self.DeviceSettings is not None:
+            from pydantic import ValidationError
+
+            try:
+                self.device_settings(device)
+            except ValidationError as error:
+                problems += [
+                    f"runtime_settings.{self.name}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+                ]
+        return problems
+
+    def __repr__(self) -> str:
+        return f"<runtime {self.name}>"

@@ -1,0 +1,55 @@
+"""ONNX Runtime (CPU execution provider): the ONNX runtime of Linux boards and hosts."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from edgeforge.errors import MissingDependencyError
+from edgeforge.runtimes.base import CodeSize, Runtime
+
+
+def inference_session(model_bytes: bytes, *, optimize: bool = True):
+    """A single-threaded CPU session; `optimize=False` keeps every intermediate tensor."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MissingDependencyError("onnxruntime") from None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    if not optimize:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+
+
+class OnnxRuntime(Runtime):
+    name: ClassVar[str] = "onnxruntime"
+    artifact: ClassVar[str] = "onnx"
+    formats: ClassVar[tuple[str, ...]] = ("onnx",)
+    quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "float16", "dynamic", "int8", "int16x8")
+    bundle_file: ClassVar[str] = "model.onnx"
+    # ONNX Runtime runs opset 17 from release 1.13 on (the Raspberry Pi wheels are newer), and 17 is
+    # the newest opset whose QDQ and per-channel quantization every 1.13+ release executes.
+    onnx_opset: ClassVar[int] = 17
+    code_sizes: ClassVar[dict[str, CodeSize]] = {
+        # onnxruntime 1.22.0 Android arm64-v8a libonnxruntime.so: 18,214,224 bytes (git-lfs
+        # pointer in huggingface.co/CyberTimon/RapidRAW-Models, onnxruntimes-v1.22.0/).
+        "aarch64": CodeSize(18_214_224, 0, source="onnxruntime 1.22.0 arm64 libonnxruntime.so size"),
+        # Measured: onnxruntime 1.32.0 wheel, capi/libonnxruntime.so.1.32.0, x86_64.
+        "x86_64": CodeSize(34_824_680, 0, source="measured: onnxruntime 1.32.0 libonnxruntime.so, x86_64"),
+        "*": CodeSize(18_214_224, 0, source="onnxruntime 1.22.0 arm64 libonnxruntime.so size"),
+    }
+
+    def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+        """Scores of a float-input ONNX model, one sample per call.
+
+        One sample per call, as the device runs it: a dynamically quantized model picks its
+        activation ranges per call, so batching would change its results.
+        """
+        session = inference_session(model_bytes)
+        input_name = session.get_inputs()[0].name
+        samples = x.astype(np.float32)
+        scores = [session.run(None, {input_name: samples[i : i + 1]})[0] for i in range(len(samples))]
+        return np.concatenate(scores).astype(np.float32)
