@@ -1,6 +1,9 @@
 """The cost of one .tflite on one device: MACs, flash, arena RAM, latency, energy, per operator.
 
-One implementation for `edgeforge profile` and the search: both call `profile_model`.
+One implementation for `edgeforge profile` and the search: both call `profile_model`. The figures
+are analytic (MACs, the per-op latency model, the replayed memory planner), except where the
+runtime measures or compiles them itself (`Runtime.device_costs`: TFLite Micro's arena, Vela's
+cycles and SRAM for the Ethos-U NPU), which then replace the analytic ones.
 """
 
 from __future__ import annotations
@@ -8,13 +11,13 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from edgeforge.cost.arena import estimate_arena_bytes, measure_arena_bytes
+from edgeforge.cost.arena import estimate_arena_bytes
 from edgeforge.cost.energy import avg_power_mw, energy_mj
-from edgeforge.cost.flash import flash_bytes
 from edgeforge.cost.graph import read_graph
 from edgeforge.cost.latency import predict_op_latency_ms
 from edgeforge.cost.macs import op_costs
 from edgeforge.errors import UserError
+from edgeforge.runtimes import get_runtime
 from edgeforge.spec.device import Device
 
 
@@ -24,22 +27,24 @@ def profile_model(
     runtime: str,
     *,
     inference_hz: float | None = None,
-    measured_arena_bytes: int | None = None,
+    device_costs: dict | None = None,
 ) -> dict:
     """Every cost figure of `model` on `device` under `runtime`.
 
-    The arena is measured by TFLite Micro's allocator for tflite-micro (pass `measured_arena_bytes`
-    if it was already measured); other runtimes report the planner estimate.
+    `device_costs` are the runtime's own figures for this model and device when already known
+    (the search memoizes them); otherwise the runtime is asked here.
     """
     if runtime not in device.runtimes:
         raise UserError(f"{device.name} has no runtime '{runtime}'; choose one of: {', '.join(device.runtimes)}")
     graph = read_graph(model)
-    model_bytes = graph.model_bytes
     costs = op_costs(graph)
     for cost in costs:
         if not cost.macs_known:
             warnings.warn(f"{graph.source}: no MAC formula for operator {cost.type} (#{cost.index}); counted as 0 MACs", stacklevel=2)
-    ops = [
+    if device_costs is None:
+        data = model if isinstance(model, bytes) else Path(model).read_bytes()
+        device_costs = get_runtime(runtime).device_costs(data, device)
+    ops = device_costs.get("ops") or [
         {
             "index": cost.index,
             "type": cost.type,
@@ -52,26 +57,24 @@ def profile_model(
         for cost in costs
     ]
     estimate = estimate_arena_bytes(graph)
-    if runtime == "tflite-micro":
-        arena, source = measured_arena_bytes or measure_arena_bytes(model), "measured"
-    else:
-        arena, source = estimate, "estimated"
-    latency_ms = sum(op["latency_ms"] for op in ops)
+    latency_ms = device_costs.get("latency_ms", sum(op["latency_ms"] for op in ops))
     result = {
         "model": graph.source,
         "device": device.name,
         "runtime": runtime,
         "params": sum(cost.params for cost in costs),
         "macs": sum(cost.macs for cost in costs),
-        "model_bytes": model_bytes,
-        "flash_bytes": flash_bytes(model_bytes, graph.op_types, runtime, device.arch),
-        "arena_bytes": int(arena),
-        "arena_source": source,
+        "model_bytes": graph.model_bytes,
+        "flash_bytes": device_costs.get("flash_bytes", graph.model_bytes + get_runtime(runtime).code_bytes(graph.op_types, device.arch)),
+        "arena_bytes": int(device_costs.get("arena_bytes", estimate)),
+        "arena_source": device_costs.get("arena_source", "estimated"),
         "arena_estimate_bytes": int(estimate),
         "latency_ms": round(latency_ms, 6),
         "energy_mj": round(energy_mj(latency_ms, device), 6),
         "ops": ops,
     }
+    for key, value in device_costs.items():  # what else the runtime reports (e.g. Vela's notes)
+        result.setdefault(key, value)
     if inference_hz is not None:
         result["inference_hz"] = inference_hz
         result["avg_power_mw"] = round(avg_power_mw(latency_ms, device, inference_hz), 6)

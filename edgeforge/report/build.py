@@ -99,5 +99,5 @@ def _op_breakdown(root: Path, selected: dict, spec) -> list[dict] | None:
     target = spec.targets[selected["target"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the search already reported unknown ops
-        profile = profile_model(model, target.device, target.runtime, measured_arena_bytes=selected["metrics"]["arena_bytes"])
+        profile = profile_model(model, target.device, target.runtime)
     return profile["ops"]
