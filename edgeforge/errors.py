@@ -3,10 +3,21 @@
     EdgeforgeError                 exit 1 unless a subclass says otherwise
     ├── UserError                  exit 2: the user can fix it (bad spec, bad path, bad name)
     │   ├── SpecError              a spec value is wrong; carries every problem found
-    │   └── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
+    │   ├── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
+    │   └── KeysError              signing keys missing, unreadable or not the trusted ones
     ├── BuildError                 a stage could not produce its outputs
-    │   └── ConstraintsUnmetError  no candidate meets a target's constraints
+    │   ├── ConstraintsUnmetError  no candidate meets a target's constraints
+    │   └── ExportError            an exporter could not convert the candidate
+    ├── NotRunnableHere            a runtime cannot execute models on this machine
+    ├── BundleError                a bundle on disk does not match its manifest
+    ├── UpdateError                a device update was refused; the active model stays
+    ├── StaleParamsError           `compose --check`: params.yaml is out of date
+    ├── DriftDetectedError         `monitor`: telemetry drifted past the threshold
     └── MissingDependencyError     an optional package is not installed
+
+Every class edgeforge raises is defined here and drawn above (tests/unit/test_errors.py checks
+both). Commands raise these; `edgeforge.cli.main` prints the message on one line and exits with
+the class's `exit_code`, so no command calls `sys.exit` or returns a failure code itself.
 """
 
 from __future__ import annotations
@@ -32,12 +43,44 @@ class ModelFileError(UserError):
     pass
 
 
+class KeysError(UserError):
+    """Keys are missing, unreadable, or not the ones the repository trusts."""
+
+
 class BuildError(EdgeforgeError):
     pass
 
 
 class ConstraintsUnmetError(BuildError):
     pass
+
+
+class ExportError(BuildError):
+    """An exporter could not convert the candidate; the message carries the converter's reason."""
+
+
+class NotRunnableHere(EdgeforgeError):
+    """The runtime (or a format) cannot execute on this build machine; the message says why.
+
+    Not a BuildError: callers ask `Runtime.runs_here()` first, so reaching it is a mistake the
+    search must not skip over as one failed candidate.
+    """
+
+
+class BundleError(EdgeforgeError):
+    """A bundle on disk is missing files or does not match its manifest."""
+
+
+class UpdateError(EdgeforgeError):
+    """An update was rejected or failed; the previously active model is still active."""
+
+
+class StaleParamsError(EdgeforgeError):
+    """`edgeforge compose --check` found the params file missing or out of date with the specs."""
+
+
+class DriftDetectedError(EdgeforgeError):
+    """`edgeforge monitor` found drift above the threshold (the report is already printed)."""
 
 
 class MissingDependencyError(EdgeforgeError):

@@ -35,7 +35,8 @@ class Health:
 
 
 def check_health(bundle_dir: Path) -> Health:
-    from edgeforge.bundle.package import BundleError, load_canary, verify_bundle
+    from edgeforge.bundle.package import load_canary, verify_bundle
+    from edgeforge.errors import BundleError
     from edgeforge.evaluate import predict
 
     bundle_dir = Path(bundle_dir)

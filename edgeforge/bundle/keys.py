@@ -15,16 +15,12 @@ import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from edgeforge.errors import UserError
+from edgeforge.errors import KeysError
 
 ROLES = ("root", "targets", "snapshot", "timestamp")
 ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 ROOT_LIFETIME = timedelta(days=365)
 PROJECT_MARKERS = (".git", "dvc.yaml", ".dvc")
-
-
-class KeysError(UserError):
-    """Keys are missing, unreadable, or not the ones the repository trusts."""
 
 
 def key_path(keys_dir: Path, role: str) -> Path:

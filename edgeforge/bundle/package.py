@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeforge import __version__
-from edgeforge.errors import EdgeforgeError, UserError
+from edgeforge.errors import BundleError, UserError
 from edgeforge.monitor.drift import drift_reference_from
 
 __all__ = ["build_bundle", "drift_reference_from", "read_manifest", "verify_bundle", "load_canary"]
@@ -45,10 +45,6 @@ FORMATS_BY_SUFFIX = {
     ".plan": "tensorrt",
 }
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-class BundleError(EdgeforgeError):
-    """A bundle on disk is missing files or does not match its manifest."""
 
 
 def build_bundle(

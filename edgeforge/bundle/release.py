@@ -26,7 +26,6 @@ from edgeforge.bundle.keys import (
     ONLINE_ROLES,
     ROLES,
     ROOT_LIFETIME,
-    KeysError,
     check_trusted,
     key_path,
     load_signer,
@@ -34,7 +33,7 @@ from edgeforge.bundle.keys import (
     write_private_key,
 )
 from edgeforge.bundle.package import MANIFEST, verify_bundle
-from edgeforge.errors import UserError
+from edgeforge.errors import KeysError, UserError
 
 logger = logging.getLogger(__name__)
 

@@ -30,19 +30,15 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from edgeforge.bundle.health import Health, check_health_isolated
-from edgeforge.bundle.package import RELEASE_FILE, BundleError, verify_bundle
+from edgeforge.bundle.package import RELEASE_FILE, verify_bundle
 from edgeforge.bundle.release import target_path
-from edgeforge.errors import EdgeforgeError, UserError
+from edgeforge.errors import BundleError, UpdateError, UserError
 
 logger = logging.getLogger(__name__)
 
 SLOTS = ("a", "b")
 LOG_FILE = "update.log"
 BLOCKED_FILE = "blocked.json"  # versions that failed their health check or were rolled back
-
-
-class UpdateError(EdgeforgeError):
-    """An update was rejected or failed; the previously active model is still active."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("compose", help="compose specs/ into params.yaml (validated)")
@@ -13,17 +11,16 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    from edgeforge.errors import StaleParamsError, UserError
     from edgeforge.spec.compose import compose, params_are_current, validate, write_params
 
     if args.check:
         if args.overrides:
-            print("edgeforge compose: --check takes no overrides", file=sys.stderr)
-            return 2
-        if params_are_current(args.specs, args.output):
-            print(f"ok: {args.output} is up to date with {args.specs}/")
-            return 0
-        print(f"{args.output} is stale: run `edgeforge compose` and commit it", file=sys.stderr)
-        return 1
+            raise UserError("--check takes no overrides")
+        if not params_are_current(args.specs, args.output):
+            raise StaleParamsError(f"{args.output} is stale: run `edgeforge compose` and commit it")
+        print(f"ok: {args.output} is up to date with {args.specs}/")
+        return 0
     composition = compose(args.specs, args.overrides)
     validate(composition)
     write_params(composition.config, args.output)

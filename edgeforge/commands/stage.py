@@ -19,7 +19,9 @@ def run(args) -> int:
     module = importlib.import_module(f"edgeforge.stages.{args.name}")
     if args.name in PER_TARGET:
         if not args.target:
-            raise SystemExit(f"edgeforge stage {args.name}: --target is required")
+            from edgeforge.errors import UserError
+
+            raise UserError(f"{args.name}: --target is required (a target name from params.yaml)")
         module.run(args.target, params=args.params)
     else:
         module.run(params=args.params)

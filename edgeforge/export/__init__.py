@@ -1,6 +1,7 @@
 """Exporters, one module per format, registered by format name."""
 
-from edgeforge.export.base import ExportContext, Exporter, ExportError
+from edgeforge.errors import ExportError
+from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.export.coreml import CoremlExporter
 from edgeforge.export.onnx import OnnxExporter
 from edgeforge.export.tensorrt import TensorrtExporter

@@ -23,11 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from edgeforge.errors import BuildError
-
-
-class ExportError(BuildError):
-    pass
+from edgeforge.errors import ExportError  # noqa: F401 (named in the contract above)
 
 
 @dataclass

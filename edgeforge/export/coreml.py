@@ -32,8 +32,8 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from edgeforge.errors import MissingDependencyError
-from edgeforge.export.base import ExportContext, Exporter, ExportError
+from edgeforge.errors import ExportError, MissingDependencyError
+from edgeforge.export.base import ExportContext, Exporter
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"

@@ -23,8 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from edgeforge.errors import MissingDependencyError
-from edgeforge.export.base import ExportContext, Exporter, ExportError
+from edgeforge.errors import ExportError, MissingDependencyError
+from edgeforge.export.base import ExportContext, Exporter
 
 # Opset per runtime that loads ONNX. tf2onnx 1.17 writes opsets up to 18.
 OPSET_BY_RUNTIME: dict[str, int] = {

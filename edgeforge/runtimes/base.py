@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from edgeforge.errors import NotRunnableHere
+
 
 @dataclass(frozen=True)
 class CodeSize:
@@ -46,10 +48,6 @@ class CodeSize:
 OPTIMIZED_OPS = frozenset({
     "ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MUL", "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX",
 })
-
-
-class NotRunnableHere(Exception):
-    """The runtime (or a format) cannot execute on this build machine; the message says why."""
 
 
 class Runtime:
@@ -99,6 +97,11 @@ class Runtime:
         Keys it may return: `arena_bytes` (+ `arena_source`), `latency_ms`, `flash_bytes`, `ops`
         (per-op latency), `notes`. The default measures nothing: {}.
         """
+        return {}
+
+    def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """Figures the search's pre-filter should use instead of the analytic ones (same keys as
+        `device_costs`); {} by default: the analytic prediction is close enough to decide."""
         return {}
 
     def device_settings(self, device: Any) -> Any:

@@ -162,7 +162,7 @@ def _worker_evaluator(payload: dict) -> Evaluator:
         spec = Spec.model_validate(payload["spec"])
         _WORKER_EVALUATORS[token] = Evaluator(spec, payload["splits"], base_model, Memo(payload["memo"]))
     evaluator = _WORKER_EVALUATORS[token]
-    evaluator.stats = Stats()  # each job reports only its own work
+    evaluator.stats.reset()  # each job reports only its own work
     return evaluator
 
 

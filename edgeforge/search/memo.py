@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,17 @@ class Memo:
     def record(self, kind: str, key: str) -> dict | None:
         folder = self.entry(kind, key)
         return json.loads((folder / "record.json").read_text()) if folder else None
+
+
+@dataclass
+class Stats:
+    """Work done on memo misses: trainings, conversions and runtime measurements."""
+
+    trained: int = 0
+    converted: int = 0
+    measured: int = 0
+    train_epochs: dict[str, int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.trained = self.converted = self.measured = 0
+        self.train_epochs.clear()

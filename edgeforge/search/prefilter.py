@@ -64,6 +64,7 @@ def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: floa
     from edgeforge.cost.graph import read_graph
     from edgeforge.cost.latency import predict_latency_ms
     from edgeforge.cost.macs import op_costs
+    from edgeforge.runtimes import get_runtime
 
     graph = read_graph(model_bytes)
     costs = op_costs(graph)
@@ -77,8 +78,12 @@ def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: floa
         "latency_ms": latency_ms,
         "energy_mj": energy_mj(latency_ms, device),
     }
+    predicted = get_runtime(runtime).predicted_costs(model_bytes, device)
+    metrics.update({key: predicted[key] for key in ("flash_bytes", "arena_bytes", "latency_ms") if key in predicted})
+    if "latency_ms" in predicted:
+        metrics["energy_mj"] = energy_mj(predicted["latency_ms"], device)
     if inference_hz is not None:
-        metrics["avg_power_mw"] = avg_power_mw(latency_ms, device, inference_hz)
+        metrics["avg_power_mw"] = avg_power_mw(metrics["latency_ms"], device, inference_hz)
     return metrics
 
 

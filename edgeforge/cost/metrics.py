@@ -1,0 +1,46 @@
+"""A candidate's metrics on one target: accuracy measured in the runtime, costs on the device."""
+
+from __future__ import annotations
+
+from edgeforge.cost.profile import profile_model
+from edgeforge.runtimes import get_runtime
+
+
+def candidate_metrics(
+    *,
+    tflite_bytes: bytes,
+    conversion: dict,
+    artifact_bytes: bytes,
+    accuracy: dict,
+    device_costs: dict,
+    target,
+    base_accuracy: float,
+) -> dict:
+    """Every metric of a converted candidate on `target` (a spec Target).
+
+    Costs come from the candidate's TFLite graph (same layers, same MACs as any other artifact of
+    it) and the runtime's own figures (`device_costs`); flash counts the file the device loads.
+    `conversion` is the .tflite conversion's record (weight statistics, training time),
+    `accuracy` the runtime's measurement, with `accuracy_runtime` naming who measured it.
+    """
+    runtime = get_runtime(target.runtime)
+    profile = profile_model(
+        tflite_bytes, target.device, target.runtime, inference_hz=target.constraints.inference_hz, device_costs=device_costs
+    )
+    if runtime.artifact != "tflite":
+        profile["flash_bytes"] = len(artifact_bytes) + runtime.code_bytes([op["type"] for op in profile["ops"]], target.device.arch)
+    metrics = {
+        "accuracy": accuracy["accuracy"],
+        "accuracy_runtime": accuracy["accuracy_runtime"],
+        "accuracy_drop": round(base_accuracy - accuracy["accuracy"], 6),
+        "model_bytes": len(artifact_bytes),
+        "compressed_bytes": conversion["compressed_bytes"],
+        "weight_sparsity": conversion["weight_sparsity"],
+        "max_unique_weights": conversion["max_unique_weights"],
+        "train_seconds": conversion["train_seconds"],
+        "epochs": conversion["epochs"],
+        **{key: profile[key] for key in ("params", "macs", "flash_bytes", "arena_bytes", "arena_source", "latency_ms", "energy_mj")},
+    }
+    if "avg_power_mw" in profile:
+        metrics["avg_power_mw"] = profile["avg_power_mw"]
+    return metrics

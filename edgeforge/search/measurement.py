@@ -1,0 +1,52 @@
+"""Models run in their real runtime, memoized: accuracy on the held-out split, and the figures a
+runtime measures or compiles itself for a device (`Runtime.device_costs`: TFLite Micro's arena,
+Vela's cycles). A measurement's memo key covers the model's bytes and the runtime's code."""
+
+from __future__ import annotations
+
+import hashlib
+
+from edgeforge.runtimes import get_runtime
+from edgeforge.search.codeversion import measurement_version
+from edgeforge.search.memo import Memo, Stats, hash_of
+
+
+class Measurer:
+    def __init__(self, memo: Memo, splits, eval_samples: int | None, stats: Stats):
+        self.memo = memo
+        self.stats = stats
+        self.x_eval = splits.x_test[:eval_samples] if eval_samples else splits.x_test
+        self.y_eval = splits.y_test[:eval_samples] if eval_samples else splits.y_test
+        self._data_key = hash_of(splits.fingerprint(), len(self.y_eval))
+
+    def accuracy(self, model_bytes: bytes, runtime: str) -> dict:
+        """{accuracy, samples} of the model on the held-out split, run in `runtime`."""
+        from edgeforge.runtimes import evaluate_model
+
+        def measure() -> dict:
+            result = evaluate_model(model_bytes, self.x_eval, self.y_eval, runtime)
+            return {"accuracy": result.accuracy, "samples": result.samples}
+
+        key = hash_of(_sha256(model_bytes), runtime, self._data_key, measurement_version(get_runtime(runtime)))
+        return self._memoized("measured", key, measure)
+
+    def device_costs(self, model_bytes: bytes, runtime: str, device) -> dict:
+        """What `runtime` measures or compiles itself for the model on `device` ({} for none)."""
+        implementation = get_runtime(runtime)
+        key = hash_of(
+            _sha256(model_bytes), runtime, device.model_dump(mode="json", by_alias=True), measurement_version(implementation)
+        )
+        return self._memoized("device_costs", key, lambda: implementation.device_costs(model_bytes, device), count=False)
+
+    def _memoized(self, kind: str, key: str, measure, count: bool = True) -> dict:
+        record = self.memo.record(kind, key)
+        if record is None:
+            self.memo.store(kind, key, lambda out: measure())
+            self.stats.measured += count
+            record = self.memo.record(kind, key)
+            self.memo.hits -= 1  # reading back what we just wrote is not a hit
+        return record
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

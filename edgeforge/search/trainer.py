@@ -1,0 +1,136 @@
+"""Trained models of training recipes, memoized: the library's one way to get a candidate's model.
+
+A recipe is its parent's model plus one more pass (`parent_recipe`), so recipes that share a prefix
+of passes share its training, and each training runs exactly one pass. The search trains through
+it, and the export stage reloads the selected candidate's model through it (from the memo; it
+trains only if the memo was wiped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edgeforge.search.candidates import TrainingRecipe, parent_recipe, recipe_passes
+from edgeforge.search.codeversion import training_version
+from edgeforge.search.memo import Memo, Stats, hash_of
+
+
+def weights_fingerprint(model) -> str:
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:32]
+
+
+class Trainer:
+    """`trained(recipe, epochs)`: the recipe's model, trained on a memo miss only."""
+
+    def __init__(self, spec, splits, base_model, memo: Memo, stats: Stats | None = None):
+        self.spec = spec
+        self.splits = splits
+        self.base_model = base_model
+        self.memo = memo
+        self.stats = stats or Stats()
+        self.base_key = hash_of(
+            weights_fingerprint(base_model), splits.fingerprint(), training_version(), spec.model.name, spec.project.seed
+        )
+        self._models: dict[tuple, tuple] = {}
+
+    def key(self, recipe: TrainingRecipe, epochs: int | None = None) -> str:
+        if recipe.is_base:  # never trained: the same model at every fidelity
+            return hash_of(self.base_key, recipe.config())
+        return hash_of(self.base_key, recipe.config(), self._training_settings(epochs))
+
+    def has_trained(self, recipe: TrainingRecipe, epochs: int | None = None) -> bool:
+        """Whether the recipe's model at this fidelity is in the memo (counts no hit or miss)."""
+        if recipe.is_base:
+            return True
+        return (Path(self.memo.root) / "trained" / self.key(recipe, epochs) / "done").is_file()
+
+    def fidelity(self, epochs: int | None) -> int:
+        """Fine-tune epochs a training at `epochs` runs (None = full fidelity)."""
+        return epochs or self.spec.search.finetune_epochs
+
+    def distill_epochs(self, epochs: int | None) -> int:
+        """A student trains from scratch for the base's epochs, scaled down with the fidelity."""
+        full = self.spec.search.finetune_epochs
+        return max(1, round(self.spec.train.epochs * self.fidelity(epochs) / full))
+
+    def trained(self, recipe: TrainingRecipe, epochs: int | None = None):
+        """(model, record) for a recipe; trains only on a memo miss.
+
+        `epochs` is the fidelity of the recipe's last pass; the parent is always trained in full.
+        """
+        if recipe.is_base:
+            return self.base_model, {"train_seconds": 0.0, "epochs": 0}
+        key = self.key(recipe, epochs)
+        if (recipe, key) in self._models:
+            return self._models[(recipe, key)]
+        from edgeforge.passes.io import load_trained
+
+        folder = self.memo.entry("trained", key)
+        trained_now = folder is None
+        if trained_now:
+            parent_model, parent_record = self.trained(parent_recipe(recipe))
+            folder = self.memo.store(
+                "trained", key, lambda out: self._train(recipe, parent_model, parent_record, epochs, out)
+            )
+        record = json.loads((folder / "record.json").read_text())
+        if trained_now:
+            self.stats.trained += 1
+            self.stats.train_epochs[f"{recipe.id}@{self.fidelity(epochs)}"] = record["epochs"]
+        result = (load_trained(folder / "model.h5"), record)
+        self._models[(recipe, key)] = result
+        return result
+
+    def untrained(self, width: float):
+        """A seeded, untrained model of the spec's architecture at `width`."""
+        from edgeforge.models import build_model
+        from edgeforge.tfcompat import seed_everything
+
+        seed_everything(self.spec.project.seed)
+        return build_model(
+            self.spec.model.name, self.splits.input_shape, self.splits.num_classes, width=width, dropout=self.spec.model.dropout
+        )
+
+    def _training_settings(self, epochs: int | None) -> dict:
+        search = self.spec.search
+        return {
+            "finetune_epochs": epochs or search.finetune_epochs,
+            "distill": search.distill.model_dump(),
+            "distill_epochs": self.distill_epochs(epochs),
+            "train": self.spec.train.model_dump(),
+        }
+
+    def _train(self, recipe: TrainingRecipe, parent_model, parent_record: dict, epochs: int | None, out: Path) -> dict:
+        from edgeforge.passes import TrainContext
+        from edgeforge.passes.chain import apply_training_passes
+        from edgeforge.passes.io import save_trained
+        from edgeforge.tfcompat import seed_everything
+
+        seed_everything(self.spec.project.seed)
+        passes = recipe_passes(recipe, self.spec.search.distill.model_dump())
+        # A student trains from scratch: its epochs are the base model's, scaled by the fidelity.
+        pass_epochs = self.distill_epochs(epochs) if passes[-1][0] == "distill" else self.fidelity(epochs)
+        context = TrainContext(
+            splits=self.splits,
+            teacher=self.base_model,
+            epochs=pass_epochs,
+            batch_size=self.spec.train.batch_size,
+            learning_rate=self.spec.train.learning_rate,
+            seed=self.spec.project.seed,
+            model_name=self.spec.model.name,
+            distill_epochs=self.distill_epochs(epochs),
+        )
+        model, seconds = apply_training_passes(parent_model, passes[-1:], context)
+        save_trained(model, out / "model.h5")
+        return {
+            "train_seconds": round(seconds + parent_record["train_seconds"], 3),
+            "epochs": pass_epochs,  # what the recipe's own (last) pass trained: its fidelity
+            "passes": [name for name, _ in passes],
+        }
