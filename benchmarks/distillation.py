@@ -72,7 +72,7 @@ def train_on_labels(width: float, context):
 
 
 def accuracy(model, splits) -> float:
-    from edgeforge.evaluate import evaluate_model
+    from edgeforge.runtimes import evaluate_model
     from edgeforge.passes.ptq import PostTrainingQuantization
 
     model_bytes = PostTrainingQuantization({"mode": "float32"}).convert(model, splits.x_train)

@@ -2,7 +2,8 @@
 
 Each subcommand is a module in `edgeforge.commands` with `add_parser(subparsers)` and
 `run(args) -> int`; COMMANDS is the explicit list. Heavy libraries are imported inside `run`,
-so `edgeforge --help` stays fast.
+so `edgeforge --help` stays fast. `run` returns 0 or raises an `EdgeforgeError`: `main` prints
+its message on one line and exits with the class's code (see `edgeforge.errors`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Health check of an installed bundle: load the model in its runtime, run the canary inputs.
 
 Healthy means: every file matches the manifest, the model loads and runs in its runtime on this
-device (LiteRT for .tflite files, those of tflite-micro targets included), and its outputs match
+device (the runtime that loads its format here: LiteRT for .tflite files, MCU models included), and its outputs match
 the canary outputs recorded at build time: the largest absolute difference is at most
 CANARY_ATOL, and the predicted class is the same on every sample whose recorded top-2 margin
 exceeds that tolerance (a near tie may flip between CPUs).
@@ -22,9 +22,6 @@ import numpy as np
 
 CANARY_ATOL = 0.01  # outputs are dequantized scores; one int8 step of a softmax is ~0.004
 HEALTH_TIMEOUT_S = 120
-# The runtime a Linux-class device or MCU-flashing gateway checks each format with (the package
-# stage records canary outputs with the same one); other formats use the manifest's runtime.
-RUNTIME_OF_FORMAT = {"tflite": "tflite", "onnx": "onnxruntime"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Health:
 def check_health(bundle_dir: Path) -> Health:
     from edgeforge.bundle.package import load_canary, verify_bundle
     from edgeforge.errors import BundleError
-    from edgeforge.evaluate import predict
+    from edgeforge.runtimes import RUNTIMES, NotRunnableHere, runtime_for_format
 
     bundle_dir = Path(bundle_dir)
     try:
@@ -46,12 +43,17 @@ def check_health(bundle_dir: Path) -> Health:
         model_bytes = (bundle_dir / manifest["model_file"]).read_bytes()
     except (BundleError, OSError, KeyError, ValueError) as error:
         return Health(False, f"bundle unreadable: {error}")
-    runtime = RUNTIME_OF_FORMAT.get(manifest["format"], manifest["runtime"])
+    # The runtime a Linux-class device or MCU-flashing gateway checks the format with (the package
+    # stage records canary outputs with the same one); else the manifest's runtime.
+    runtime = runtime_for_format(manifest["format"]) or RUNTIMES.get(manifest["runtime"])
+    name = runtime.name if runtime else manifest["runtime"]
     try:
-        actual = predict(model_bytes, x, runtime)
+        if runtime is None:
+            raise NotRunnableHere(f"unknown runtime '{name}'")
+        actual = runtime.predict(model_bytes, x)
     except Exception as error:  # any runtime failure makes the model unhealthy, never the updater
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return Health(False, f"the model does not run in {runtime}: {first_line}")
+        return Health(False, f"the model does not run in {name}: {first_line}")
     return compare_outputs(np.asarray(actual), np.asarray(expected))
 
 

@@ -16,7 +16,7 @@ def run(args) -> int:
 
     if args.check:
         if args.overrides:
-            raise UserError("--check takes no overrides")
+            raise UserError(f"--check takes no overrides ({' '.join(args.overrides)}); put them in {args.specs}/ or drop --check")
         if not params_are_current(args.specs, args.output):
             raise StaleParamsError(f"{args.output} is stale: run `edgeforge compose` and commit it")
         print(f"ok: {args.output} is up to date with {args.specs}/")

@@ -3,12 +3,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from edgeforge.layout import BUILD
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("monitor", help="compare inference telemetry with the bundle's drift reference (PSI)")
     parser.add_argument("telemetry", help="telemetry file (JSON lines) written by edgeforge.bundle.telemetry")
     parser.add_argument("--target", required=True, help="target whose bundle holds the drift reference")
-    parser.add_argument("--build-dir", default="build", help="build directory (default: build); the bundle is targets/<T>/bundle/")
+    parser.add_argument("--build-dir", default=str(BUILD.build), help="build directory (default: build); the bundle is targets/<T>/bundle/")
     parser.add_argument("--bundle", help="bundle directory to use instead, e.g. INSTALL_DIR/current on a device")
     parser.add_argument("--threshold", type=float, default=0.25, help="PSI above which the exit status is 1 (default: 0.25)")
     parser.add_argument("--plot", help="PNG to write (default: <telemetry>.drift.png)")
@@ -19,7 +21,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     from edgeforge.bundle.package import read_manifest
     from edgeforge.bundle.telemetry import read_telemetry
-    from edgeforge.errors import UserError
+    from edgeforge.errors import DriftDetectedError, UserError
     from edgeforge.monitor.drift import compare
     from edgeforge.monitor.plot import plot_drift
 
@@ -62,4 +64,9 @@ def run(args) -> int:
         if latency:
             print(f"  latency ms p50 {latency['p50']}  p95 {latency['p95']}  max {latency['max']}")
         print(f"plot: {plot_path}")
-    return 1 if report.verdict == "drift" else 0
+    if report.verdict == "drift":
+        raise DriftDetectedError(
+            f"{args.target}: drift, max PSI {report.max_psi:.3f} above threshold {report.threshold}; "
+            "retrain on recent data and rebuild (`dvc repro`)"
+        )
+    return 0

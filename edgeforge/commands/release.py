@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from edgeforge.layout import BUILD
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("release", help="publish the build's bundles into a TUF repository (static files)")
@@ -7,7 +9,7 @@ def add_parser(subparsers):
     parser.add_argument(
         "--repo-dir", required=True, help="repository directory to create or update; serve it with any static file server"
     )
-    parser.add_argument("--build-dir", default="build", help="build directory holding targets/<T>/bundle/ (default: build)")
+    parser.add_argument("--build-dir", default=str(BUILD.build), help="build directory holding targets/<T>/bundle/ (default: build)")
     parser.add_argument("--target", action="append", help="publish only this target (repeatable; default: all)")
     parser.add_argument(
         "--refresh", action="store_true", help="publish nothing; re-sign snapshot and timestamp with fresh expiry (run from cron)"

@@ -21,7 +21,7 @@ def run(args) -> int:
         if not args.target:
             from edgeforge.errors import UserError
 
-            raise UserError(f"{args.name}: --target is required (a target name from params.yaml)")
+            raise UserError(f"stage '{args.name}' runs per target: pass --target NAME, a target in {args.params}")
         module.run(args.target, params=args.params)
     else:
         module.run(params=args.params)

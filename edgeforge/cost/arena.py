@@ -35,7 +35,7 @@ ARENA_ALIGNMENT = 16
 
 # Tail bytes present whatever the model: RecordingMicroAllocator, its arena allocator, the
 # GreedyMemoryPlanner, the builtin-data allocator and the subgraph table. Measured on the
-# tflite-micro Python wheel (64-bit host): tail minus everything else itemized below.
+# TFLite Micro Python wheel (64-bit host): tail minus everything else itemized below.
 FIXED_TAIL_BYTES = 488
 EVAL_TENSOR_BYTES = 24  # sizeof(TfLiteEvalTensor): type, dims*, data*
 NODE_AND_REGISTRATION_BYTES = 64  # sizeof(NodeAndRegistration)
@@ -145,8 +145,10 @@ def _allocation_report(data: bytes, arena_size: int) -> tuple[str, Exception | N
     """Allocate `data` in TFLM's recording allocator; return what it printed, and any failure."""
     try:
         from tflite_micro.python.tflite_micro import runtime
-    except ImportError:  # pragma: no cover - tflite-micro is a core dependency
-        raise MissingDependencyError("tflite-micro") from None
+    except ImportError:  # pragma: no cover - a core dependency
+        from edgeforge.runtimes.tflite_micro import TfliteMicro
+
+        raise MissingDependencyError(TfliteMicro.packages[0]) from None
     # The allocator reports (and complains) with C stdio on file descriptor 2, which
     # sys.stderr redirection cannot see: swap the descriptor itself for a temporary file.
     sys.stderr.flush()

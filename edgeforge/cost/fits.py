@@ -1,10 +1,23 @@
-"""Does a profiled model fit? Against a target's constraints, or else the device's own limits."""
+"""Does a model fit? Its metrics checked against a target's constraints, or the device's own limits."""
 
 from __future__ import annotations
 
-from edgeforge.search.constraints import check_constraints
+from edgeforge.outputs import CONSTRAINT_METRICS, Check
 from edgeforge.spec.device import Device
 from edgeforge.spec.models import Constraints
+
+
+def check_constraints(metrics: dict, constraints: Constraints) -> list[Check]:
+    """One check per limit set in `constraints` (inference_hz is a setting, not a limit)."""
+    checks = []
+    for key, limit in constraints.model_dump(exclude_none=True).items():
+        if key not in CONSTRAINT_METRICS:
+            continue
+        metric, scale, kind = CONSTRAINT_METRICS[key]
+        value = metrics[metric] * scale
+        ok = value <= limit if kind == "max" else value >= limit
+        checks.append(Check(constraint=key, limit=float(limit), value=round(float(value), 6), ok=bool(ok)))
+    return checks
 
 
 def check_fits(profile: dict, device: Device, constraints: Constraints | None = None) -> dict:

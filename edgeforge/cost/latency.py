@@ -13,7 +13,8 @@ This is the one latency model of edgeforge: `edgeforge profile` and the search's
 both call `predict_latency_ms`.
 
     ops = [("CONV_2D", "int8", 2_656_768, 8_000), ("SOFTMAX", "int8", 0, 12)]
-    predict_latency_ms(ops, load_preset("stm32f746_disco"), "tflite-micro")
+    device = load_preset("stm32f746_disco")
+    predict_latency_ms(ops, device, device.runtimes[0])
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ An exporter writes the selected candidate in its format into a folder and says w
 
 Register it in `edgeforge.export.EXPORTERS`. An exporter that cannot convert the candidate raises
 `ExportError` with the converter's reason; the stage reports it for that format.
+
+An exporter also owns how its artifact is verified (`edgeforge.export.parity` asks each format the
+same way): `runner` returns a function computing scores with the written files in the runtime that
+loads them here (by default the registry's `runtime_for_format`), or raises `NotRunnableHere`
+saying why not; `structure` checks what can be checked of a format that cannot run here.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from edgeforge.errors import ExportError  # noqa: F401 (named in the contract above)
+from edgeforge.errors import ExportError, NotRunnableHere  # noqa: F401 (ExportError: named in the contract above)
 
 
 @dataclass
@@ -49,3 +54,23 @@ class Exporter:
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         raise TypeError(f"exporter '{self.name}' does not implement export()")
+
+    def runner(self, paths: list[Path], context: ExportContext) -> Callable[[np.ndarray], np.ndarray]:
+        """predict(x) -> scores with the written files, in the runtime that loads them on this machine."""
+        from edgeforge.runtimes import runtime_for_format
+
+        runtime = runtime_for_format(self.name)
+        if runtime is None:
+            raise NotRunnableHere(f"no runtime that loads '{self.name}' runs on this machine")
+        if context.quantization not in runtime.quantization_modes:
+            raise NotRunnableHere(f"{runtime.name} cannot run {context.quantization} models")
+        model_bytes = self.runnable_bytes(paths, context)
+        return lambda x: runtime.predict(model_bytes, x)
+
+    def runnable_bytes(self, paths: list[Path], context: ExportContext) -> bytes:
+        """The bytes the runtime loads: the written model file."""
+        return paths[0].read_bytes()
+
+    def structure(self, paths: list[Path], context: ExportContext) -> dict:
+        """What can be checked of the written files without running them ({} when nothing)."""
+        return {}

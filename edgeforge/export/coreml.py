@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ import numpy as np
 
 from edgeforge.errors import ExportError, MissingDependencyError
 from edgeforge.export.base import ExportContext, Exporter
+from edgeforge.runtimes.base import NotRunnableHere
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"
@@ -285,3 +287,14 @@ class CoremlExporter(Exporter):
         num_classes = int(keras_model.output_shape[-1])
         verify_package(path, tuple(keras_model.input_shape[1:]), num_classes, compression)
         return [path]
+
+    def runner(self, paths: list[Path], context: ExportContext):
+        if sys.platform != "darwin":
+            raise NotRunnableHere("Core ML prediction needs macOS; the package was verified structurally instead")
+        package = paths[0]
+        return lambda x: predict(package, x)
+
+    def structure(self, paths: list[Path], context: ExportContext) -> dict:
+        keras_model = context.load_keras()
+        shape, classes = tuple(keras_model.input_shape[1:]), int(keras_model.output_shape[-1])
+        return {"structure": verify_package(paths[0], shape, classes, compression_for(context.candidate_config))}

@@ -25,17 +25,11 @@ import numpy as np
 
 from edgeforge.errors import ExportError, MissingDependencyError
 from edgeforge.export.base import ExportContext, Exporter
+from edgeforge.runtimes.onnx_runtime import quantization_tools
 
-# Opset per runtime that loads ONNX. tf2onnx 1.17 writes opsets up to 18.
-OPSET_BY_RUNTIME: dict[str, int] = {
-    # ONNX Runtime runs opset 17 from release 1.13 on (the Raspberry Pi wheels are newer), and 17 is
-    # the newest opset whose QDQ and per-channel quantization every 1.13+ release executes.
-    "onnxruntime": 17,
-    # TensorRT's ONNX parser: 8.5 (JetPack 5.1) and 8.6 (JetPack 6.0) stop at opset 17; 10.x reads
-    # it too, so one model serves every JetPack an Orin Nano runs.
-    "tensorrt": 17,
-}
-DEFAULT_OPSET = OPSET_BY_RUNTIME["onnxruntime"]
+# The opset when the target's runtime names none (its `onnx_opset`): 17, what ONNX Runtime and
+# TensorRT's parser read (see edgeforge/runtimes/).
+DEFAULT_OPSET = 17
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"
 CALIBRATION_SAMPLES = 200  # as many as the TFLite converter sees (passes.ptq.REPRESENTATIVE_SAMPLES)
@@ -58,9 +52,9 @@ def require(module: str, package: str):
 
 def opset_for(target) -> int:
     """The opset for the runtime of `target` that will load the ONNX model."""
-    if target is not None and target.runtime in OPSET_BY_RUNTIME:
-        return OPSET_BY_RUNTIME[target.runtime]
-    return DEFAULT_OPSET
+    from edgeforge.runtimes import get_runtime
+
+    return (get_runtime(target.runtime).onnx_opset if target is not None else None) or DEFAULT_OPSET
 
 
 def convert_keras(keras_model, opset: int = DEFAULT_OPSET, batch_size: int | None = None):
@@ -153,7 +147,7 @@ class RepresentativeReader:
 
 def quantize_static_int8(model, representative_x: np.ndarray):
     """Static QDQ int8 (per-channel weights), activation ranges from the representative data."""
-    quantization = require("onnxruntime.quantization", "onnxruntime")
+    quantization = quantization_tools()
     with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
         source, out = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
         source.write_bytes(serialize(model))  # a path: given a ModelProto, ORT rewrites it in place
@@ -176,7 +170,7 @@ def quantize_static_int8(model, representative_x: np.ndarray):
 
 def quantize_dynamic_int8(model):
     """int8 weights; activations are quantized per call at run time (ConvInteger/MatMulInteger)."""
-    quantization = require("onnxruntime.quantization", "onnxruntime")
+    quantization = quantization_tools()
     with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
         source, out = Path(folder) / "float.onnx", Path(folder) / "dynamic.onnx"
         source.write_bytes(serialize(model))
@@ -229,7 +223,7 @@ def serialize(model) -> bytes:
 
 
 def onnx_bytes_for(keras_model, quantization: str, representative_x: np.ndarray, opset: int = DEFAULT_OPSET) -> bytes:
-    """The ONNX model of a candidate, as the search evaluates it in onnxruntime and the stage exports it."""
+    """The ONNX model of a candidate, as the search evaluates it in ONNX Runtime and the stage exports it."""
     return serialize(quantize_for(convert_keras(keras_model, opset), quantization, representative_x))
 
 

@@ -16,18 +16,17 @@ Formats without a runtime here record why (`{"skipped": reason}`).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from edgeforge.errors import BuildError
 from edgeforge.export.base import ExportContext
+from edgeforge.runtimes import NotRunnableHere, runtime_for_format
 
 TOP1_AGREEMENT_MIN = 0.995
 MAX_ACCURACY_DROP = 0.01
 QUANTIZED_MODES = ("int8", "int16x8", "dynamic")
-TFLM_MODES = ("float32", "int8", "int16x8")
 
 
 def compare(scores: np.ndarray, reference: np.ndarray, y: np.ndarray, reference_name: str, check: dict | None) -> dict:
@@ -53,61 +52,26 @@ def reference_tflite(context: ExportContext) -> bytes:
     return PostTrainingQuantization({"mode": context.quantization}).convert(context.load_keras(), context.representative_x)
 
 
-def format_runner(fmt: str, paths: list[Path], context: ExportContext):
-    """(predict(x) -> scores, None) for a format that runs here, else (None, why not)."""
-    from edgeforge.evaluate import predict
-
-    def file_with(suffix: str) -> Path:
-        return next(path for path in paths if path.name.endswith(suffix))
-
-    if fmt == "tflite":
-        return (lambda x: predict(file_with(".tflite").read_bytes(), x, "tflite")), None
-    if fmt == "tflm_c":
-        if context.quantization not in TFLM_MODES:
-            return None, f"TFLite Micro cannot run {context.quantization} models"
-        return (lambda x: predict(context.model_bytes, x, "tflite-micro")), None
-    if fmt == "onnx":
-        return (lambda x: predict(file_with(".onnx").read_bytes(), x, "onnxruntime")), None
-    if fmt == "coreml":
-        from edgeforge.export import coreml
-
-        if sys.platform == "darwin":
-            return (lambda x: coreml.predict(file_with(".mlpackage"), x)), None
-        return None, "Core ML prediction needs macOS; the package was verified structurally instead"
-    if fmt == "tensorrt":
-        return None, "a TensorRT engine is built on the device (build_engine.sh); no engine runs here"
-    return None, f"no runtime for format '{fmt}' here"
-
-
-def structure_of(fmt: str, paths: list[Path], context: ExportContext, keras_model) -> dict:
-    """What can be checked of a format that cannot run here: a Core ML package's interface and weights."""
-    if fmt != "coreml":
-        return {}
-    from edgeforge.export import coreml
-
-    package = next(path for path in paths if path.name.endswith(".mlpackage"))
-    compression = coreml.compression_for(context.candidate_config)
-    shape, classes = tuple(keras_model.input_shape[1:]), int(keras_model.output_shape[-1])
-    return {"structure": coreml.verify_package(package, shape, classes, compression)}
-
-
 def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
     """{format: entry} for every written format: the same inputs through its runtime and the reference."""
+    from edgeforge.export import EXPORTERS
+
     keras_model = context.load_keras()
     keras_scores = keras_model.predict(x, batch_size=256, verbose=0).astype(np.float32)
     if context.quantization in QUANTIZED_MODES:
-        from edgeforge.evaluate import predict
-
-        reference_name, reference = "tflite", predict(reference_tflite(context), x, "tflite")
+        reference_name, reference = "tflite", runtime_for_format("tflite").predict(reference_tflite(context), x)
         check = {"metric": "accuracy_drop", "max": MAX_ACCURACY_DROP}
     else:
         reference_name, reference, check = "keras", keras_scores, {"metric": "top1_agreement", "min": TOP1_AGREEMENT_MIN}
     report = {}
     for fmt, paths in written.items():
-        run, skipped = format_runner(fmt, paths, context)
-        if run is None:
-            report[fmt] = {"skipped": skipped, **structure_of(fmt, paths, context, keras_model)}
-        elif fmt == reference_name:
+        exporter = EXPORTERS[fmt]()
+        try:
+            run = exporter.runner(paths, context)
+        except NotRunnableHere as why:
+            report[fmt] = {"skipped": str(why), **exporter.structure(paths, context)}
+            continue
+        if fmt == reference_name:
             report[fmt] = compare(run(x), keras_scores, y, "keras", None)
         else:
             report[fmt] = compare(run(x), reference, y, reference_name, check)

@@ -34,13 +34,14 @@ from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.export.onnx import (
     CALIBRATION_SAMPLES,
     INPUT_NAME,
-    OPSET_BY_RUNTIME,
     OUTPUT_NAME,
     convert_keras,
     has_qdq,
     require,
     serialize,
 )
+from edgeforge.runtimes.base import NotRunnableHere
+from edgeforge.runtimes.tensorrt import TensorRT
 
 FOLDER = "tensorrt"
 TRT_VERSION_CODE = 100300  # TensorRT 10.3, shipped with JetPack 6.1 and 6.2 for the Orin Nano
@@ -68,18 +69,16 @@ def version_code(version: str) -> int:
 
 def activation_ranges(model_bytes: bytes, representative_x: np.ndarray) -> dict[str, float]:
     """max|value| of the input and of every float tensor a node writes, over the samples."""
+    from edgeforge.runtimes.onnx_runtime import inference_session
+
     onnx = require("onnx", "onnx")
-    onnxruntime = require("onnxruntime", "onnxruntime")
     model = onnx.shape_inference.infer_shapes(onnx.load_from_string(model_bytes))
     outputs = [info.name for info in model.graph.output]
     for info in model.graph.value_info:
         if info.type.tensor_type.elem_type == onnx.TensorProto.FLOAT and info.name not in outputs:
             model.graph.output.append(info)
             outputs.append(info.name)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every tensor
-    session = onnxruntime.InferenceSession(serialize(model), options, providers=["CPUExecutionProvider"])
+    session = inference_session(serialize(model), optimize=False)  # keeps every tensor
     samples = representative_x[:CALIBRATION_SAMPLES].astype(np.float32)
     ranges = {INPUT_NAME: float(np.abs(samples).max())}
     for i in range(len(samples)):
@@ -167,7 +166,7 @@ An engine belongs to the GPU and TensorRT version that build it, so it is built 
 
 | file | what |
 |---|---|
-| `model.onnx` | the model: float32 weights, opset {OPSET_BY_RUNTIME["tensorrt"]}, static batch 1 |
+| `model.onnx` | the model: float32 weights, opset {TensorRT.onnx_opset}, static batch 1 |
 | `build_engine.sh` | `trtexec {" ".join(trtexec_args(quantization, calibrated))}` |
 {cache_row}
 Precision flags: {flags}. {int8}
@@ -185,7 +184,7 @@ class TensorrtExporter(Exporter):
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         keras_model = context.load_keras()
-        model = convert_keras(keras_model, OPSET_BY_RUNTIME["tensorrt"], batch_size=1)
+        model = convert_keras(keras_model, TensorRT.onnx_opset, batch_size=1)
         model_bytes = serialize(model)
         explicit = has_qdq(model)
         calibrated = "--int8" in PRECISION_FLAGS[context.quantization] and not explicit
@@ -204,3 +203,6 @@ class TensorrtExporter(Exporter):
             cache.write_text(calibration_cache(ranges), encoding="utf-8")
             paths.append(cache)
         return paths
+
+    def runner(self, paths: list[Path], context: ExportContext):
+        raise NotRunnableHere("a TensorRT engine is built on the device (build_engine.sh); no engine runs here")

@@ -79,3 +79,6 @@ class TflmCExporter(Exporter):
         (folder / "model_data.h").write_text(header, encoding="utf-8")
         (folder / "model_data.cc").write_text(source, encoding="utf-8")
         return [folder / "model_data.h", folder / "model_data.cc"]
+
+    def runnable_bytes(self, paths: list[Path], context: ExportContext) -> bytes:
+        return context.model_bytes  # the flatbuffer the C array holds

@@ -34,3 +34,16 @@ def train_base(model_spec: ModelSpec, train: Train, splits: Splits, seed: int, p
     seconds = time.perf_counter() - started
     _, val_accuracy = model.evaluate(splits.x_val, splits.y_val, verbose=0)
     return model, {"val_accuracy": round(float(val_accuracy), 6), "params": model.count_params(), "train_seconds": round(seconds, 2)}
+
+
+def load_base_model(path):
+    """The trained base model the `train` stage wrote."""
+    from pathlib import Path
+
+    from edgeforge.errors import BuildError
+
+    path = Path(path)
+    if not path.is_file():
+        raise BuildError(f"{path}: base model missing; run `dvc repro train`")
+    _, keras = import_tf()
+    return keras.models.load_model(path, compile=False)

@@ -1,6 +1,12 @@
-"""Optimization passes, registered by name; a candidate runs them in PASS_ORDER."""
+"""Optimization passes, registered by name in the order a candidate runs them.
 
-from edgeforge.passes.base import PASS_ORDER, Pass, PassConfig, TrainContext
+This registry is the one place that lists the passes: the spec's `search.space`, candidate ids,
+training recipes, pass chains and the solver's distributions all follow it (each pass declares
+its `search` setting). Adding a pass is its module plus one entry here; the conversion pass
+(`ptq`) stays last.
+"""
+
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.cluster import Cluster
 from edgeforge.passes.distill import Distill
 from edgeforge.passes.prune import Prune
@@ -11,4 +17,10 @@ PASSES: dict[str, type[Pass]] = {
     cls.name: cls for cls in (Distill, Prune, Cluster, Qat, PostTrainingQuantization)
 }
 
-__all__ = ["PASSES", "PASS_ORDER", "Pass", "PassConfig", "TrainContext"]
+
+def training_passes() -> list[type[Pass]]:
+    """The passes a training recipe is made of: all but the conversion, in order."""
+    return [cls for cls in PASSES.values() if cls.trains]
+
+
+__all__ = ["PASSES", "Pass", "PassConfig", "SearchSetting", "TrainContext", "training_passes"]

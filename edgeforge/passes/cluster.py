@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.finetune import clone_with_weights, fine_tune, warn_skipped_layers, wrapping
 from edgeforge.tfcompat import seed_everything
 
@@ -24,6 +25,15 @@ class Cluster(Pass):
     """
 
     name: ClassVar[str] = "cluster"
+    search: ClassVar[SearchSetting] = SearchSetting(
+        key="clusters",
+        type=int,
+        off=0,
+        id_prefix="c",
+        description="weight-clustering centroids; 0 = off",
+        check=lambda clusters: clusters == 0 or 2 <= clusters <= 256,
+        valid="use 0 (off) or 2..256",
+    )
 
     class Config(PassConfig):
         clusters: int = Field(ge=2, le=256, description="centroids (distinct values) per kernel")
@@ -31,6 +41,12 @@ class Cluster(Pass):
             "kmeans_plus_plus", description="centroid initialization: k-means++ or evenly spaced"
         )
         preserve_sparsity: bool = Field(False, description="keep a pruned model's zeros (the chain sets it)")
+
+    @classmethod
+    def options(cls, values: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict:
+        """After pruning (sparsity > 0), clustering keeps the zeros it made."""
+        preserve = {"preserve_sparsity": True} if values.get("sparsity", 0.0) > 0 else {}
+        return {**super().options(values, fixed), **preserve}
 
     def apply(self, model, context: TrainContext):
         import tensorflow_model_optimization as tfmot

@@ -9,7 +9,7 @@ from pydantic import Field, PositiveFloat
 
 from edgeforge.errors import BuildError
 from edgeforge.models import build_model
-from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.finetune import fine_tune
 from edgeforge.tfcompat import import_tf, seed_everything
 
@@ -23,6 +23,15 @@ class Distill(Pass):
     """
 
     name: ClassVar[str] = "distill"
+    search: ClassVar[SearchSetting] = SearchSetting(
+        key="width",
+        type=float,
+        off=1.0,
+        id_prefix="w",
+        description="student widths; < 1.0 means distillation",
+        check=lambda width: 0 < width <= 1,
+        valid="widths are in (0, 1]",
+    )
 
     class Config(PassConfig):
         width: float = Field(gt=0, lt=1, description="student channel multiplier of the base architecture")

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.finetune import clone_with_weights, fine_tune, steps_per_epoch, warn_skipped_layers, wrapping
 from edgeforge.tfcompat import seed_everything
 
@@ -24,6 +24,15 @@ class Prune(Pass):
     """
 
     name: ClassVar[str] = "prune"
+    search: ClassVar[SearchSetting] = SearchSetting(
+        key="sparsity",
+        type=float,
+        off=0.0,
+        id_prefix="s",
+        description="magnitude-pruning targets, in [0, 1)",
+        check=lambda sparsity: 0 <= sparsity < 1,
+        valid="sparsity is in [0, 1)",
+    )
 
     class Config(PassConfig):
         sparsity: float = Field(gt=0, lt=1, description="final fraction of zero weights in each kernel")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
 from edgeforge.errors import BuildError
-from edgeforge.passes.base import Pass, PassConfig
-from edgeforge.spec.models import QuantMode
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting
 from edgeforge.tfcompat import import_tf
 
+QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
+QUANT_MODES: tuple[str, ...] = QuantMode.__args__
 REPRESENTATIVE_SAMPLES = 200
 
 
@@ -25,9 +27,17 @@ class PostTrainingQuantization(Pass):
     """
 
     name: ClassVar[str] = "ptq"
+    trains: ClassVar[bool] = False
+    search: ClassVar[SearchSetting] = SearchSetting(
+        key="quantization", type=QuantMode, off="float32", description="post-training quantization modes"
+    )
 
     class Config(PassConfig):
         mode: QuantMode = Field(description="float32 | float16 | dynamic | int8 | int16x8")
+
+    @classmethod
+    def options(cls, values: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict:
+        return {"mode": values["quantization"], **fixed}
 
     def convert(self, model, representative_x: np.ndarray) -> bytes:
         tf, _ = import_tf()

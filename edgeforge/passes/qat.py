@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from edgeforge.passes.base import Pass, PassConfig, TrainContext
+from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.finetune import clone_with_weights, fine_tune, warn_skipped_layers, wrapping
 from edgeforge.tfcompat import seed_everything
 
 Preserve = Literal["none", "sparsity", "clusters", "both"]
+
+# QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
+# on a QAT model, float32 keeps float kernels, float16 and dynamic give int8 with float I/O.
+QAT_MODES = ("int8",)
 
 # QAT adapts a trained model to int8 ranges; the full training rate disturbs it more than it helps
 # (on digits: int8 accuracy 0.981 at a tenth of 1e-3, 0.972 at 1e-3).
@@ -28,11 +33,27 @@ class Qat(Pass):
     """
 
     name: ClassVar[str] = "qat"
+    search: ClassVar[SearchSetting] = SearchSetting(
+        key="qat", type=bool, off=False, id_prefix="qat", description="quantization-aware training"
+    )
 
     class Config(PassConfig):
         preserve: Preserve = Field(
             "none", description="none | sparsity | clusters | both: what earlier passes made that QAT must keep"
         )
+
+    @classmethod
+    def options(cls, values: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict:
+        return {"preserve": qat_preserve(values.get("sparsity", 0.0), values.get("clusters", 0)), **fixed}
+
+    @classmethod
+    def rejection(cls, values: Mapping[str, Any]) -> str | None:
+        if values.get("qat") and values["quantization"] not in QAT_MODES:
+            return (
+                f"qat with quantization '{values['quantization']}' is pointless: QAT trains for int8 inference; "
+                f"use quantization {' or '.join(QAT_MODES)}, or qat false"
+            )
+        return None
 
     def apply(self, model, context: TrainContext):
         import tensorflow_model_optimization as tfmot
@@ -46,6 +67,15 @@ class Qat(Pass):
             quantized = tfmot.quantization.keras.quantize_apply(annotated, quantize_scheme(self.config.preserve))
         fine_tune(quantized, context, rate_factor=RATE_FACTOR)
         return quantized
+
+
+def qat_preserve(sparsity: float, clusters: int) -> Preserve:
+    """What QAT must keep of the passes before it (plain QAT would undo both)."""
+    if sparsity > 0 and clusters:
+        return "both"
+    if sparsity > 0:
+        return "sparsity"
+    return "clusters" if clusters else "none"
 
 
 def quantize_scheme(preserve: Preserve):

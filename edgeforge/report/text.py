@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from edgeforge.search.constraints import CONSTRAINT_METRICS
+from edgeforge.outputs import CONSTRAINT_METRICS
 
 METRICS = (
     ("accuracy", "accuracy", "{:.4f}"),

@@ -8,7 +8,7 @@ import numpy as np
 
 from edgeforge.runtimes.base import CodeSize, NotRunnableHere, Runtime
 from edgeforge.runtimes.coreml import CoreML
-from edgeforge.runtimes.onnxruntime import OnnxRuntime
+from edgeforge.runtimes.onnx_runtime import OnnxRuntime
 from edgeforge.runtimes.tensorrt import TensorRT
 from edgeforge.runtimes.tflite import LiteRT
 from edgeforge.runtimes.tflite_micro import TfliteMicro

@@ -2,15 +2,16 @@
 
 A runtime says what it loads and runs, and how a candidate is measured and costed in it::
 
-    class OnnxRuntime(Runtime):
-        name: ClassVar[str] = "onnxruntime"
-        artifact: ClassVar[str] = "onnx"              # the search converts candidates to .onnx
+    class MyRuntime(Runtime):
+        name: ClassVar[str] = "my-runtime"              # what specs write: `runtime: my-runtime`
+        artifact: ClassVar[str] = "onnx"                # the search converts candidates to .onnx
         formats: ClassVar[tuple[str, ...]] = ("onnx",)  # exports a device with it can load
-        quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "float16", "dynamic", "int8", "int16x8")
-        code_sizes: ClassVar[dict[str, CodeSize]] = {"*": CodeSize(18_214_224, 0, source="...")}
+        quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "int8")
+        packages: ClassVar[tuple[str, ...]] = ("my-runtime-wheel",)  # its measurements depend on them
+        code_sizes: ClassVar[dict[str, CodeSize]] = {"*": CodeSize(2_000_000, 0, source="...")}
 
         def predict(self, model_bytes, x):
-            ...  # scores of float inputs, computed in ONNX Runtime
+            ...  # scores of float inputs, computed in the runtime
 
 Register the class in `edgeforge.runtimes.RUNTIMES` (one line). Everything else reads it: the spec
 (which names, formats and modes are valid), evaluation (`predict`), cost (`code_bytes`,
@@ -61,6 +62,8 @@ class Runtime:
     # stands in for it (reported as a proxy).
     accuracy_proxy: ClassVar[str | None] = None
     bundle_file: ClassVar[str] = "model.tflite"  # the file a device with this runtime loads
+    packages: ClassVar[tuple[str, ...]] = ()  # Python distributions its measurements depend on
+    onnx_opset: ClassVar[int | None] = None  # the ONNX opset it reads, for runtimes that load ONNX
     code_sizes: ClassVar[dict[str, CodeSize]]  # by instruction set; "*" for any other
     needs_throughput: ClassVar[bool] = True  # latency from the preset's throughput.<name> figures
     # Settings a device preset gives this runtime (`runtime_settings.<name>`), or None for none.

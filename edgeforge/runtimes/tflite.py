@@ -18,6 +18,7 @@ class LiteRT(Runtime):
     formats: ClassVar[tuple[str, ...]] = ("tflite",)
     quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "float16", "dynamic", "int8", "int16x8")
     bundle_file: ClassVar[str] = "model.tflite"
+    packages: ClassVar[tuple[str, ...]] = ("ai-edge-litert",)
     code_sizes: ClassVar[dict[str, CodeSize]] = {
         # LiteRT selective build for MobileNet_1.0_224 (float), arm64-v8a: tensorflow-lite.aar
         # 382,892 bytes ("Reduce LiteRT binary size", ai.google.dev/edge/litert). The smallest

@@ -20,9 +20,8 @@ TRAINING_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tensorflow-model-optimiz
 TFLITE_CONVERSION_CODE = ("passes/ptq.py", "cost/weights.py", "cost/graph.py", "tfcompat.py")
 TFLITE_CONVERSION_DEPENDENCIES = ("tensorflow-cpu", "ai-edge-litert")
 ONNX_CONVERSION_CODE = ("export/onnx.py",)
-ONNX_CONVERSION_DEPENDENCIES = ("onnx", "onnxruntime", "tf2onnx")
+ONNX_CONVERSION_DEPENDENCIES = ("onnx", "tf2onnx")  # and ONNX Runtime's quantization tools: see below
 MEASUREMENT_CODE = ("runtimes/base.py", "runtimes/quantization.py", "cost/arena.py", "cost/graph.py")
-MEASUREMENT_DEPENDENCIES = ("ai-edge-litert", "tflite-micro", "onnxruntime", "ethos-u-vela")
 
 
 @functools.cache
@@ -50,11 +49,16 @@ def training_version() -> str:
 
 def conversion_version(artifact: str) -> str:
     if artifact == "onnx":
-        return code_version(ONNX_CONVERSION_CODE, ONNX_CONVERSION_DEPENDENCIES)
+        from edgeforge.runtimes.onnx_runtime import OnnxRuntime
+
+        return code_version(ONNX_CONVERSION_CODE + ("runtimes/onnx_runtime.py",), ONNX_CONVERSION_DEPENDENCIES + OnnxRuntime.packages)
     return code_version(TFLITE_CONVERSION_CODE, TFLITE_CONVERSION_DEPENDENCIES)
 
 
 def measurement_version(runtime) -> str:
-    """The runtime's own module, plus what every measurement shares."""
-    module = Path(inspect.getsourcefile(type(runtime))).relative_to(PACKAGE_ROOT).as_posix()
-    return code_version((module, *MEASUREMENT_CODE), MEASUREMENT_DEPENDENCIES)
+    """The runtime's own module and packages (and its accuracy proxy's), plus what every measurement shares."""
+    from edgeforge.runtimes import get_runtime
+
+    runtimes = [runtime] + ([get_runtime(runtime.accuracy_proxy)] if runtime.accuracy_proxy else [])
+    modules = tuple(Path(inspect.getsourcefile(type(r))).relative_to(PACKAGE_ROOT).as_posix() for r in runtimes)
+    return code_version(modules + MEASUREMENT_CODE, tuple(package for r in runtimes for package in r.packages))

@@ -7,7 +7,8 @@ feasible or not, so the plot shows what each constraint costs in accuracy.
 
 from __future__ import annotations
 
-from edgeforge.search.constraints import CONSTRAINT_METRICS, OBJECTIVES
+from edgeforge.outputs import CONSTRAINT_METRICS, TargetSearch
+from edgeforge.search.constraints import OBJECTIVES
 
 RESOURCE_KEYS = ("ram_kb", "flash_kb", "latency_ms", "energy_mj", "avg_power_mw")
 # When no resource constraint is set, the front is drawn against the model's flash footprint.
@@ -15,23 +16,23 @@ DEFAULT_RESOURCE = "flash_kb"
 POINT_METRICS = ("accuracy", "latency_ms", "arena_bytes", "flash_bytes", "model_bytes", "energy_mj", "epochs")
 
 
-def binding_resource(target_result: dict) -> str:
+def binding_resource(result: TargetSearch) -> str:
     """The resource constraint that rules out the most measured candidates.
 
     Ties go to the one the chosen (or closest) candidate uses the largest share of; a target
     without resource limits uses its objective's resource, else flash.
     """
-    constraints = target_result["constraints"]
+    constraints = result.constraints
     keys = [key for key in RESOURCE_KEYS if key in constraints]
     if not keys:
-        metric = OBJECTIVES[target_result["objective"]][0]
+        metric = OBJECTIVES[result.objective][0]
         by_metric = {CONSTRAINT_METRICS[key][0]: key for key in RESOURCE_KEYS}
         return by_metric.get(metric, DEFAULT_RESOURCE)
-    measured = [entry for entry in target_result["candidates"] if entry["metrics"]]
+    measured = result.measured()
 
     def pressure(key: str) -> tuple[int, float]:
-        failing = sum(1 for entry in measured if not _meets(entry["metrics"], key, constraints[key]))
-        usage = max((_value(entry["metrics"], key) / constraints[key] for entry in measured if entry["feasible"]), default=0.0)
+        failing = sum(1 for entry in measured if not _meets(entry.metrics, key, constraints[key]))
+        usage = max((_value(entry.metrics, key) / constraints[key] for entry in measured if entry.feasible), default=0.0)
         return failing, usage
 
     return max(keys, key=pressure)
@@ -48,26 +49,25 @@ def pareto_front(points: list[dict], cost: str) -> list[dict]:
     return front
 
 
-def target_fronts(target_result: dict, chosen_id: str | None) -> dict:
+def target_fronts(result: TargetSearch, chosen_id: str | None) -> dict:
     """The pareto.json content of one target (see `edgeforge.stages.select`)."""
-    binding = binding_resource(target_result)
+    binding = binding_resource(result)
     binding_metric = CONSTRAINT_METRICS[binding][0]
     points = [
-        {"id": entry["id"], "feasible": entry["feasible"], **{m: entry["metrics"].get(m) for m in POINT_METRICS}}
-        for entry in target_result["candidates"]
-        if entry["metrics"]
+        {"id": entry.id, "feasible": entry.feasible, **{m: entry.metrics.get(m) for m in POINT_METRICS}}
+        for entry in result.measured()
     ]
     return {
-        "target": target_result["target"],
-        "objective": target_result["objective"],
+        "target": result.target,
+        "objective": result.objective,
         "chosen": chosen_id,
         "binding": {
             "constraint": binding,
             "metric": binding_metric,
-            "limit": target_result["constraints"].get(binding),
+            "limit": result.constraints.get(binding),
             "scale": CONSTRAINT_METRICS[binding][1],
         },
-        "limits": {key: limit for key, limit in target_result["constraints"].items() if key in CONSTRAINT_METRICS},
+        "limits": {key: limit for key, limit in result.constraints.items() if key in CONSTRAINT_METRICS},
         "fronts": {metric: [p["id"] for p in pareto_front(points, metric)] for metric in front_metrics(binding_metric)},
         "points": sorted(points, key=lambda p: p["id"]),
     }

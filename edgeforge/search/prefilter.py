@@ -22,24 +22,12 @@ from dataclasses import dataclass, field
 
 from edgeforge.errors import UserError
 from edgeforge.search.candidates import Candidate
-from edgeforge.search.constraints import CONSTRAINT_METRICS
+from edgeforge.outputs import CONSTRAINT_METRICS, Exclusion
 
 # Resource limits a prediction can check; the accuracy constraints need a trained model.
 RESOURCE_CONSTRAINTS = ("ram_kb", "flash_kb", "latency_ms", "energy_mj", "avg_power_mw")
 # Drop only when the prediction is this far past the limit (relative): the estimate's tolerance.
 MARGIN = 0.05
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """A resource limit a combination's prediction exceeds on one target."""
-
-    constraint: str
-    limit: float
-    predicted: float
-
-    def describe(self) -> str:
-        return f"{self.constraint}: predicted {self.predicted:.4g}, limit {self.limit:g}"
 
 
 @dataclass
@@ -97,7 +85,7 @@ def exclusions(predicted: dict, constraints) -> list[Exclusion]:
             continue
         value = predicted[metric] * scale
         if value * (1 - MARGIN) > limit:
-            found.append(Exclusion(key, float(limit), round(float(value), 6)))
+            found.append(Exclusion(constraint=key, limit=float(limit), predicted=round(float(value), 6)))
     return found
 
 

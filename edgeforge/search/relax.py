@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from edgeforge.search.constraints import CONSTRAINT_METRICS
+from edgeforge.outputs import CONSTRAINT_METRICS, CandidateResult, TargetSearch
 
 
 @dataclass(frozen=True)
@@ -29,28 +29,33 @@ class Relaxation:
         return {"set": dict(zip(self.constraints, self.limits)), "candidate": self.candidate, "text": self.describe()}
 
 
-def relaxations(target_result: dict) -> list[Relaxation]:
+def relaxations(result: TargetSearch) -> list[Relaxation]:
     """Ways to make the target feasible, one per constraint that alone suffices; else the closest's."""
-    measured = [entry for entry in target_result["candidates"] if entry["metrics"] and not entry["feasible"]]
+    measured = [entry for entry in result.measured() if not entry.feasible]
     single: dict[str, Relaxation] = {}
     for entry in measured:
-        misses = [check for check in entry["checks"] if not check["ok"]]
+        misses = [check for check in entry.checks if not check.ok]
         if len(misses) != 1:
             continue
         check = misses[0]
-        limit = _relaxed(check["constraint"], check["value"])
-        best = single.get(check["constraint"])
-        if best is None or _looser(check["constraint"], best.limits[0], limit):
-            single[check["constraint"]] = Relaxation((check["constraint"],), (limit,), entry["id"])
+        limit = _relaxed(check.constraint, check.value)
+        best = single.get(check.constraint)
+        if best is None or _looser(check.constraint, best.limits[0], limit):
+            single[check.constraint] = Relaxation((check.constraint,), (limit,), entry.id)
     if single:
-        return [single[key] for key in sorted(single, key=lambda k: _distance(single[k], target_result))]
+        return [single[key] for key in sorted(single, key=lambda k: _distance(single[k], result))]
     if not measured:
         return []
-    closest = min(measured, key=lambda entry: sum(_excess(c) for c in entry["checks"]))
-    misses = [check for check in closest["checks"] if not check["ok"]]
+    closest = closest_candidate(measured)
+    misses = [check for check in closest.checks if not check.ok]
     return [Relaxation(
-        tuple(c["constraint"] for c in misses), tuple(_relaxed(c["constraint"], c["value"]) for c in misses), closest["id"]
+        tuple(c.constraint for c in misses), tuple(_relaxed(c.constraint, c.value) for c in misses), closest.id
     )]
+
+
+def closest_candidate(measured: list[CandidateResult]) -> CandidateResult:
+    """The candidate whose misses add up to the least relative excess."""
+    return min(measured, key=lambda entry: sum(check.excess for check in entry.checks))
 
 
 def describe_relaxations(found: list[Relaxation]) -> str:
@@ -75,14 +80,10 @@ def _looser(key: str, current: float, candidate: float) -> bool:
     return candidate < current if _is_limit(key) else candidate > current
 
 
-def _distance(relaxation: Relaxation, target_result: dict) -> float:
+def _distance(relaxation: Relaxation, result: TargetSearch) -> float:
     key, limit = relaxation.constraints[0], relaxation.limits[0]
-    current = target_result["constraints"][key]
+    current = result.constraints[key]
     return abs(limit - current) / (abs(current) or 1.0)
-
-
-def _excess(check: dict) -> float:
-    return 0.0 if check["ok"] else abs(check["value"] - check["limit"]) / (abs(check["limit"]) or 1.0)
 
 
 def _phrase(key: str, limit: float) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
+from edgeforge.atomic import write_json
+from edgeforge.layout import BUILD
+from edgeforge.outputs import CandidateResult, TargetSearch, write_output
 from edgeforge.search.engine import SearchResult
 from edgeforge.search.evaluator import Evaluator
-from edgeforge.atomic import write_json
 
 
-def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, final: Path = Path("build/search")) -> dict:
+def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, final: Path = BUILD.search_dir) -> dict:
     """Write into `out` (a staging folder that becomes `final`); paths inside point at `final`."""
     spec = evaluator.spec
     models_written: set[str] = set()
@@ -18,16 +19,7 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         target = spec.targets[name]
         entries = []
         for candidate_id, evaluated in sorted(evaluations.items()):
-            entry = {
-                "id": candidate_id,
-                "config": evaluated.candidate.config(),
-                "metrics": evaluated.metrics,
-                "checks": [asdict(check) for check in evaluated.checks],
-                "feasible": evaluated.feasible,
-                "failure": evaluated.failure,
-                "epochs": evaluated.metrics["epochs"] if evaluated.metrics else None,
-                "artifact": None,
-            }
+            files = {}
             if evaluated.metrics is not None:
                 # The file the target's runtime loads, and the .tflite every cost figure is read from.
                 tflite_bytes, _ = evaluator.converted(evaluated.candidate, evaluated.epochs)
@@ -37,25 +29,34 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                     if filename not in models_written:
                         (out / "models" / filename).write_bytes(data)
                         models_written.add(filename)
-                entry["artifact"] = (final / "models" / f"{candidate_id}{suffix}").as_posix()
-                entry["tflite_artifact"] = (final / "models" / f"{candidate_id}.tflite").as_posix()
-                entry["sha256"] = record["sha256"]
-            entries.append(entry)
-        write_json(out / "targets" / f"{name}.json", {
-            "target": name,
-            "device": target.device.name,
-            "runtime": target.runtime,
-            "objective": target.objective,
-            "constraints": target.constraints.model_dump(exclude_none=True),
-            "base_accuracy": result.base_accuracy,
-            "candidates": entries,
-            "pruned_analytically": {
-                candidate_id: [asdict(exclusion) for exclusion in exclusions]
-                for candidate_id, exclusions in sorted(result.dropped.get(name, {}).items())
+                files = {
+                    "artifact": (final / "models" / f"{candidate_id}{suffix}").as_posix(),
+                    "tflite_artifact": (final / "models" / f"{candidate_id}.tflite").as_posix(),
+                    "sha256": record["sha256"],
+                }
+            entries.append(CandidateResult(
+                id=candidate_id,
+                config=evaluated.candidate.config(),
+                metrics=evaluated.metrics,
+                checks=evaluated.checks,
+                feasible=evaluated.feasible,
+                failure=evaluated.failure,
+                epochs=evaluated.metrics["epochs"] if evaluated.metrics else None,
+                **{"artifact": None, **files},
+            ))
+        write_output(out / "targets" / f"{name}.json", TargetSearch(
+            target=name,
+            device=target.device.name,
+            runtime=target.runtime,
+            objective=target.objective,
+            constraints=target.constraints.model_dump(exclude_none=True),
+            base_accuracy=result.base_accuracy,
+            candidates=entries,
+            pruned_analytically={
+                candidate_id: exclusions for candidate_id, exclusions in sorted(result.dropped.get(name, {}).items())
             },
-            # kept by the pre-filter, but the strategy (or its budget) never evaluated them
-            "unevaluated": sorted(set(result.kept.get(name, ())) - set(evaluations)),
-        })
+            unevaluated=sorted(set(result.kept.get(name, ())) - set(evaluations)),
+        ))
     stats = evaluator.stats
     summary = {
         "strategy": result.strategy,

@@ -12,8 +12,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from edgeforge.runtimes import runtime_for_format
 from edgeforge.search.candidates import Candidate, TrainingRecipe
-from edgeforge.search.constraints import OBJECTIVES, check_constraints, ranking_key
+from edgeforge.cost.fits import check_constraints
+from edgeforge.search.constraints import OBJECTIVES, ranking_key
+from edgeforge.runtimes import runtime_for_format
 from edgeforge.search.candidates import parent_recipe
 from edgeforge.search.evaluator import Evaluator, check_for_failure
 from edgeforge.search.executors import Job
@@ -54,7 +57,7 @@ def evaluate_for_target(
 
 def reference_accuracy(evaluator: Evaluator) -> float:
     model_bytes, _ = evaluator.converted(REFERENCE)
-    return evaluator.measured(model_bytes, "tflite")["accuracy"]
+    return evaluator.measured(model_bytes, runtime_for_format("tflite").name)["accuracy"]
 
 
 class Session:

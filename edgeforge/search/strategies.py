@@ -179,19 +179,13 @@ def _budget_left(session: Session, probe_epochs: int | None) -> bool:
 
 
 def _distributions(session: Session) -> dict:
-    from optuna.distributions import CategoricalDistribution
-
+    """One Optuna distribution per training pass's search setting (a trial is a training recipe)."""
     space = session.spec.search.space
-    return {
-        "width": CategoricalDistribution(sorted({float(w) for w in space.width})),
-        "sparsity": CategoricalDistribution(sorted({float(s) for s in space.sparsity})),
-        "clusters": CategoricalDistribution(sorted({int(c) for c in space.clusters})),
-        "qat": CategoricalDistribution(sorted({bool(q) for q in space.qat})),
-    }
+    return {setting.key: setting.distribution(getattr(space, setting.key)) for setting in TrainingRecipe.settings}
 
 
 def _params(recipe: TrainingRecipe) -> dict:
-    return {"width": recipe.width, "sparsity": recipe.sparsity, "clusters": recipe.clusters, "qat": recipe.qat}
+    return recipe.config()
 
 
 def _infeasibility(session: Session, recipe: TrainingRecipe) -> float:

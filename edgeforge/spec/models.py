@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, create_model, field_validator, model_validator
 
+from edgeforge.passes import PASSES, Pass
+from edgeforge.passes.chain import rejection_reason
+from edgeforge.passes.ptq import QUANT_MODES, QuantMode
+from edgeforge.passes.qat import QAT_MODES
 from edgeforge.runtimes import RUNTIMES
 from edgeforge.spec.base import StrictModel
 from edgeforge.spec.device import Device, Runtime
-
-QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
-QUANT_MODES: tuple[str, ...] = QuantMode.__args__
-# QAT simulates int8 weights and activations, which only int8 conversion delivers: int16x8 fails
-# on a QAT model, float32 keeps float kernels, float16 and dynamic give int8 with float I/O.
-QAT_MODES = ("int8",)
 
 # The export formats the spec accepts: every format some registered runtime loads.
 Format = Literal[tuple(dict.fromkeys(fmt for runtime in RUNTIMES.values() for fmt in runtime.formats))]  # type: ignore[valid-type]
@@ -56,47 +56,48 @@ class Train(StrictModel):
     learning_rate: PositiveFloat = Field(0.001, description="Adam learning rate")
 
 
-class Space(StrictModel):
-    width: list[float] = Field([1.0], min_length=1, description="student widths; < 1.0 means distillation")
-    sparsity: list[float] = Field([0.0], min_length=1, description="magnitude-pruning targets, in [0, 1)")
-    clusters: list[int] = Field([0], min_length=1, description="weight-clustering centroids; 0 = off")
-    qat: list[bool] = Field([False], min_length=1, description="quantization-aware training")
-    quantization: list[QuantMode] = Field(
-        ["float32"], min_length=1, description="post-training quantization modes"
+def space_model(passes: Iterable[type[Pass]]) -> type[StrictModel]:
+    """The `search.space` model: per pass, the list of its search setting's values (default `[off]`).
+
+    Built from the pass registry, so that the passes are listed once (`edgeforge.passes`); each
+    field keeps the type and description the pass declares, for the JSON schema and the docs.
+    """
+    settings = {cls.search.key: cls.search for cls in passes}
+
+    def check_values(cls, values: list, info: ValidationInfo) -> list:
+        for value in values:
+            problem = settings[info.field_name].problem(value)
+            if problem:
+                raise ValueError(problem)
+        return values
+
+    def check_combinations(self):
+        first_reason = None
+        for combination in itertools.product(*(getattr(self, key) for key in settings)):
+            reason = rejection_reason(dict(zip(settings, combination)))
+            if reason is None:
+                return self
+            first_reason = first_reason or reason
+        raise ValueError(f"no combination of the space is worth searching: {first_reason}")
+
+    fields = {
+        key: (list[setting.type], Field([setting.off], min_length=1, description=setting.description))
+        for key, setting in settings.items()
+    }
+    return create_model(
+        "Space",
+        __base__=StrictModel,
+        __doc__="The combinations to search: one list of values per pass (the registry's search settings).",
+        __module__=__name__,
+        __validators__={
+            "_check_values": field_validator(*settings)(check_values),
+            "_check_combinations": model_validator(mode="after")(check_combinations),
+        },
+        **fields,
     )
 
-    @field_validator("width")
-    @classmethod
-    def _check_width(cls, values: list[float]) -> list[float]:
-        for value in values:
-            if not 0 < value <= 1:
-                raise ValueError(f"width {value} is out of range; widths are in (0, 1]")
-        return values
 
-    @field_validator("sparsity")
-    @classmethod
-    def _check_sparsity(cls, values: list[float]) -> list[float]:
-        for value in values:
-            if not 0 <= value < 1:
-                raise ValueError(f"sparsity {value} is out of range; sparsity is in [0, 1)")
-        return values
-
-    @field_validator("clusters")
-    @classmethod
-    def _check_clusters(cls, values: list[int]) -> list[int]:
-        for value in values:
-            if value != 0 and not 2 <= value <= 256:
-                raise ValueError(f"clusters {value} is out of range; use 0 (off) or 2..256")
-        return values
-
-    @model_validator(mode="after")
-    def _check_qat(self) -> Space:
-        if self.qat == [True] and not any(mode in QAT_MODES for mode in self.quantization):
-            raise ValueError(
-                "qat: [true] without int8 quantization is pointless: QAT trains for int8 inference; "
-                "add int8 to quantization, or set qat: [false]"
-            )
-        return self
+Space = space_model(PASSES.values())
 
 
 class Budget(StrictModel):

@@ -6,8 +6,10 @@ import functools
 import hashlib
 from pathlib import Path
 
-from edgeforge.atomic import atomic_dir, read_json, write_json
+from edgeforge.atomic import atomic_dir, write_json
 from edgeforge.errors import BuildError
+from edgeforge.layout import BUILD
+from edgeforge.outputs import Exports, Selection, read_output, write_output
 from edgeforge.spec import load_params
 
 
@@ -19,25 +21,25 @@ def run(target: str, params: str = "params.yaml") -> None:
     spec = load_params(params)
     if target not in spec.targets:
         raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
-    selected = read_json(Path("build/targets") / target / "selected.json")
+    selected = read_output(Selection, BUILD.selected(target))
     selected_bytes = read_selected_model(selected)
-    tflite_path = Path(selected.get("tflite_artifact") or selected["artifact"])
-    model_bytes = selected_bytes if tflite_path == Path(selected["artifact"]) else tflite_path.read_bytes()
-    splits = load_splits("build/data/splits.npz")
+    tflite_path = Path(selected.tflite_artifact)
+    model_bytes = selected_bytes if tflite_path == Path(selected.artifact) else tflite_path.read_bytes()
+    splits = load_splits(BUILD.splits)
     context = ExportContext(
         target_name=target,
         target=spec.targets[target],
-        candidate_config=selected["candidate"]["config"],
-        metrics=selected["metrics"],
+        candidate_config=selected.candidate.config,
+        metrics=selected.metrics,
         model_bytes=model_bytes,
         selected_bytes=selected_bytes,
         representative_x=splits.x_train,
         # one model for every exporter: loading may mean training, if the memo was wiped
-        load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected["candidate"]["config"])),
+        load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected.candidate.config)),
     )
     staged: dict[str, list[Path]] = {}
     failed: dict[str, str] = {}
-    final = Path("build/targets") / target / "export"
+    final = BUILD.export_dir(target)
     with atomic_dir(final) as out:
         for fmt in spec.targets[target].formats:
             if fmt not in EXPORTERS:
@@ -48,35 +50,33 @@ def run(target: str, params: str = "params.yaml") -> None:
                 failed[fmt] = str(error)
         if failed:
             reasons = "; ".join(f"{fmt}: {reason}" for fmt, reason in failed.items())
-            candidate = selected["candidate"]["id"]
-            raise BuildError(f"targets.{target}: the selected candidate {candidate} cannot be exported as {reasons}")
+            raise BuildError(f"targets.{target}: the selected candidate {selected.candidate.id} cannot be exported as {reasons}")
         samples = spec.search.eval_samples
         report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
         check_parity(report, target)
         written = {fmt: [(final / path.relative_to(out)).as_posix() for path in paths] for fmt, paths in staged.items()}
-        write_json(out / "parity.json", report)
-        write_json(out / "exports.json", {"target": target, "candidate": selected["candidate"]["id"], "formats": written})
-    print(f"{target}: exported {', '.join(written)}; parity in {final / 'parity.json'}")
+        write_json(out / BUILD.parity(target).name, report)
+        write_output(out / BUILD.exports(target).name, Exports(target=target, candidate=selected.candidate.id, formats=written))
+    print(f"{target}: exported {', '.join(written)}; parity in {BUILD.parity(target)}")
 
 
-def read_selected_model(selected: dict) -> bytes:
-    path = Path(selected["artifact"])
+def read_selected_model(selected: Selection) -> bytes:
+    path = Path(selected.artifact)
     if not path.is_file():
         raise BuildError(f"{path}: the selected model is missing; run `dvc repro search`")
     model_bytes = path.read_bytes()
-    if hashlib.sha256(model_bytes).hexdigest() != selected["sha256"]:
+    if hashlib.sha256(model_bytes).hexdigest() != selected.sha256:
         raise BuildError(f"{path}: contents differ from what was selected; run `dvc repro -f search`")
     return model_bytes
 
 
 def load_candidate_keras(spec, splits, config: dict):
     """The candidate's trained Keras model (from the memo; trains only if the memo was wiped)."""
+    from edgeforge.models.training import load_base_model
     from edgeforge.search.candidates import Candidate
-    from edgeforge.search.evaluator import Evaluator
     from edgeforge.search.memo import Memo
-    from edgeforge.stages.search import MEMO
-    from edgeforge.stages.train import load_base_model
+    from edgeforge.search.trainer import Trainer
 
-    evaluator = Evaluator(spec, splits, load_base_model(), Memo(MEMO))
-    model, _ = evaluator.trained(Candidate(**config).training)
+    trainer = Trainer(spec, splits, load_base_model(BUILD.base_model), Memo(BUILD.memo_dir()))
+    model, _ = trainer.trained(Candidate(**config).training)
     return model

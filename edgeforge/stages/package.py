@@ -6,7 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from edgeforge.atomic import read_json
+from edgeforge.layout import BUILD
+from edgeforge.outputs import Exports, Selection, read_output
 from edgeforge.spec import load_params
 
 CANARY_SAMPLES = 8
@@ -20,30 +21,35 @@ def spec_hash(spec, target: str) -> str:
 
 
 def run(target: str, params: str = "params.yaml") -> None:
-    from edgeforge.bundle.package import build_bundle, drift_reference_from
+    from edgeforge.bundle.package import build_bundle, drift_reference_from, format_of
     from edgeforge.data import load_splits
-    from edgeforge.evaluate import predict
+    from edgeforge.runtimes import get_runtime, runtime_for_format
 
     spec = load_params(params)
-    selected = read_json(Path("build/targets") / target / "selected.json")
-    exports = read_json(Path("build/targets") / target / "export" / "exports.json")
-    files = {Path(p).name: Path(p) for paths in exports["formats"].values() for p in paths}
-    primary = _primary_file(files, selected["runtime"])
-    splits = load_splits("build/data/splits.npz")
+    selected = read_output(Selection, BUILD.selected(target))
+    exports = read_output(Exports, BUILD.exports(target))
+    files = {Path(p).name: Path(p) for paths in exports.formats.values() for p in paths}
+    primary = _primary_file(files, get_runtime(selected.runtime).bundle_file)
+    splits = load_splits(BUILD.splits)
     canary_x = splits.x_test[:CANARY_SAMPLES]
-    canary_model = files[primary] if files[primary].is_file() else Path(selected["tflite_artifact"])
-    # (a .mlpackage cannot run off macOS: its canary outputs come from the same candidate's TFLite)
-    canary_y = predict(canary_model.read_bytes(), canary_x, _canary_runtime(canary_model.name))
+    # The updater on a Linux-class device or gateway checks the model with the runtime that loads
+    # its format there (LiteRT for .tflite, MCU models too); a format that runs nowhere here (a
+    # .mlpackage off macOS) gets the canary outputs of the same candidate's TFLite model.
+    canary_runtime = runtime_for_format(format_of(primary))
+    canary_model = files[primary]
+    if canary_runtime is None or not canary_model.is_file():
+        canary_runtime, canary_model = runtime_for_format("tflite"), Path(selected.tflite_artifact)
+    canary_y = canary_runtime.predict(canary_model.read_bytes(), canary_x)
     manifest = build_bundle(
-        Path("build/targets") / target / "bundle",
+        BUILD.bundle_dir(target),
         project=spec.project.name,
         target=target,
-        device=selected["device"],
-        runtime=selected["runtime"],
+        device=selected.device,
+        runtime=selected.runtime,
         model_files=files,
         primary_file=primary,
-        candidate=selected["candidate"],
-        metrics=selected["metrics"],
+        candidate=selected.candidate.model_dump(),
+        metrics=selected.metrics,
         spec_hash=spec_hash(spec, target),
         canary_x=canary_x,
         canary_y=canary_y,
@@ -52,19 +58,6 @@ def run(target: str, params: str = "params.yaml") -> None:
     print(f"{target}: bundle with {len(manifest['files'])} files, model sha256 {manifest['model_sha256'][:12]}")
 
 
-PRIMARY_BY_RUNTIME = {
-    "tflite": "model.tflite", "tflite-micro": "model.tflite", "onnxruntime": "model.onnx",
-    "tensorrt": "model.onnx", "coreml": "model.mlpackage",
-}
-
-
-def _primary_file(files: dict[str, Path], runtime: str) -> str:
+def _primary_file(files: dict[str, Path], wanted: str) -> str:
     """The file the device's runtime loads; the first exported file otherwise."""
-    wanted = PRIMARY_BY_RUNTIME[runtime]
     return wanted if wanted in files else sorted(files)[0]
-
-
-def _canary_runtime(primary: str) -> str:
-    # The updater on a Linux-class device or gateway checks TFLite models with LiteRT (MCU
-    # models too: the same flatbuffer), ONNX models with ONNX Runtime.
-    return "onnxruntime" if primary.endswith(".onnx") else "tflite"

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from edgeforge.data import load_dataset, save_splits, split_dataset
-from edgeforge.spec import load_params
 from edgeforge.atomic import atomic_dir, write_json
-
-OUT = Path("build/data")
+from edgeforge.data import load_dataset, save_splits, split_dataset
+from edgeforge.layout import BUILD
+from edgeforge.spec import load_params
 
 
 def run(params: str = "params.yaml") -> None:
     spec = load_params(params)
     x, y = load_dataset(spec.dataset)
     splits = split_dataset(x, y, spec.dataset, spec.project.seed)
-    with atomic_dir(OUT) as out:
-        save_splits(splits, out / "splits.npz")
+    with atomic_dir(BUILD.data_dir) as out:
+        save_splits(splits, out / BUILD.splits.name)
         write_json(out / "info.json", {
             "input_shape": list(splits.input_shape),
             "num_classes": splits.num_classes,

@@ -4,54 +4,54 @@ with the relaxations that would make the target feasible)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-from edgeforge.atomic import read_json, write_json
+from edgeforge.atomic import write_json
 from edgeforge.errors import ConstraintsUnmetError
+from edgeforge.layout import BUILD
+from edgeforge.outputs import ChosenCandidate, ConstraintResult, Selection, TargetSearch, read_output, write_output
 
 
 def run(target: str, params: str = "params.yaml") -> None:
     """`params` is unused: the target's objective and constraints come with its search results."""
     from edgeforge.search.select import select_candidate
 
-    folder = Path("build/targets") / target
-    out = folder / "selected.json"
+    out = BUILD.selected(target)
     out.unlink(missing_ok=True)  # never leave a stale choice behind a failed selection
-    target_result = read_json(Path("build/search/targets") / f"{target}.json")
+    result = read_output(TargetSearch, BUILD.search_target(target))
     try:
-        chosen = select_candidate(target_result)
+        chosen = select_candidate(result)
     except ConstraintsUnmetError:
-        write_pareto(target_result, None, folder)
+        write_pareto(result, None, target)
         raise
-    write_pareto(target_result, chosen["id"], folder)
-    write_json(out, {
-        "target": target,
-        "device": target_result["device"],
-        "runtime": target_result["runtime"],
-        "objective": target_result["objective"],
-        "base_accuracy": target_result["base_accuracy"],
-        "candidate": {"id": chosen["id"], "config": chosen["config"]},
-        "metrics": chosen["metrics"],
-        "constraints": {c["constraint"]: {"limit": c["limit"], "value": c["value"], "ok": c["ok"]} for c in chosen["checks"]},
-        "artifact": chosen["artifact"],
-        "sha256": chosen["sha256"],
-        "tflite_artifact": chosen["tflite_artifact"],
-    })
-    print(f"{target}: selected {chosen['id']} ({target_result['objective']})")
+    write_pareto(result, chosen.id, target)
+    write_output(out, Selection(
+        target=target,
+        device=result.device,
+        runtime=result.runtime,
+        objective=result.objective,
+        base_accuracy=result.base_accuracy,
+        candidate=ChosenCandidate(id=chosen.id, config=chosen.config),
+        metrics=chosen.metrics,
+        constraints={c.constraint: ConstraintResult(limit=c.limit, value=c.value, ok=c.ok) for c in chosen.checks},
+        artifact=chosen.artifact,
+        sha256=chosen.sha256,
+        tflite_artifact=chosen.tflite_artifact,
+    ))
+    print(f"{target}: selected {chosen.id} ({result.objective})")
 
 
-def write_pareto(target_result: dict, chosen_id: str | None, folder: Path) -> None:
+def write_pareto(result: TargetSearch, chosen_id: str | None, target: str) -> None:
     """pareto.json (fronts, points, and for an infeasible target its relaxations) and pareto.png."""
-    import os
-
     from edgeforge.search.pareto import plot_fronts, target_fronts
     from edgeforge.search.relax import relaxations
 
-    fronts = target_fronts(target_result, chosen_id)
+    fronts = target_fronts(result, chosen_id)
     fronts["feasible"] = chosen_id is not None
     if chosen_id is None:
-        fronts["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(target_result)]
-    write_json(folder / "pareto.json", fronts)
-    staging = folder / ".pareto.png.tmp"
+        fronts["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
+    write_json(BUILD.pareto_json(target), fronts)
+    png = BUILD.pareto_png(target)
+    staging = png.with_name(f".{png.name}.tmp")
     plot_fronts(fronts, staging)
-    os.replace(staging, folder / "pareto.png")
+    os.replace(staging, png)

@@ -28,7 +28,8 @@ from edgeforge.bundle import updater
 from edgeforge.bundle.keys import init_keys, load_signers
 from edgeforge.bundle.package import verify_bundle
 from edgeforge.bundle.release import Lifetimes, _Repository, find_bundles, release, rotate_keys
-from edgeforge.bundle.updater import UpdateError, status, update
+from edgeforge.bundle.updater import status, update
+from edgeforge.errors import UpdateError
 
 
 def _load_helpers():

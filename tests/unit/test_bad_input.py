@@ -92,6 +92,7 @@ def test_memo_entry_interrupted_mid_write_is_never_read(tmp_path):
 def test_a_model_that_fails_to_convert_fails_its_candidates_with_the_reason(tmp_project):
     """tf.Erf has no TFLite kernel: each candidate fails with the converter's reason; nothing crashes."""
     from edgeforge.data.loaders import load_dataset, split_dataset
+    from edgeforge.outputs import CandidateResult, TargetSearch
     from edgeforge.search.candidates import Candidate
     from edgeforge.search.engine import evaluate_for_target
     from edgeforge.search.evaluator import Evaluator
@@ -111,6 +112,13 @@ def test_a_model_that_fails_to_convert_fails_its_candidates_with_the_reason(tmp_
     results = [evaluate_for_target(evaluator, Candidate(quantization=mode), "sbc", 1.0) for mode in ("float32", "int8")]
     for result in results:
         assert not result.feasible and "tf.Erf" in result.failure
-    entries = [{"id": r.candidate.id, "metrics": None, "checks": [], "failure": r.failure} for r in results]
-    explanation = explain_infeasible({"target": "sbc", "candidates": entries})
+    entries = [
+        CandidateResult(id=r.candidate.id, config={}, metrics=None, checks=[], feasible=False, failure=r.failure,
+                        epochs=None, artifact=None)
+        for r in results
+    ]
+    explanation = explain_infeasible(TargetSearch(
+        target="sbc", device="raspberry_pi_4", runtime="tflite", objective="max_accuracy", constraints={},
+        base_accuracy=1.0, candidates=entries, pruned_analytically={}, unevaluated=[],
+    ))
     assert "no candidate could be built" in explanation and "tf.Erf" in explanation

@@ -90,7 +90,7 @@ def make_bundle(
 
     broken_canary records wrong canary outputs, so the bundle fails the device's health check.
     """
-    from edgeforge.evaluate import predict
+    from edgeforge.runtimes import predict
 
     build_dir = Path(build_dir)
     model = random_classifier(seed) if model_bytes is None else model_bytes

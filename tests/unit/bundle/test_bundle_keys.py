@@ -4,7 +4,8 @@ import stat
 
 import pytest
 
-from edgeforge.bundle.keys import ROLES, KeysError, init_keys, load_signers
+from edgeforge.bundle.keys import ROLES, init_keys, load_signers
+from edgeforge.errors import KeysError
 
 
 def test_init_keys_creates_private_keys_and_a_root_signed_by_the_root_key(tmp_path):

@@ -7,8 +7,8 @@ import pytest
 from bundle_helpers import make_bundle
 
 from edgeforge import __version__
-from edgeforge.bundle.package import BundleError, build_bundle, format_of, load_canary, read_manifest, verify_bundle
-from edgeforge.errors import UserError
+from edgeforge.bundle.package import build_bundle, format_of, load_canary, read_manifest, verify_bundle
+from edgeforge.errors import BundleError, UserError
 
 
 def test_build_bundle_writes_manifest_model_and_canary(build_dir):

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from bundle_helpers import make_bundle, run_cli
 
-from edgeforge.bundle.keys import KeysError, init_keys
+from edgeforge.bundle.keys import init_keys
 from edgeforge.bundle.release import Lifetimes, find_bundles, latest_versions, pack_bundle, refresh, release, rotate_keys
-from edgeforge.errors import UserError
+from edgeforge.errors import KeysError, UserError
 
 
 def _metadata(repo, name):

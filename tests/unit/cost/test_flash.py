@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edgeforge.cost.flash import CODE_SIZES, OPTIMIZED_OPS, flash_bytes, runtime_code_bytes
+from edgeforge.cost.flash import flash_bytes, runtime_code_bytes
 from edgeforge.errors import UserError
-from edgeforge.spec.device import RUNTIMES
+from edgeforge.runtimes import RUNTIMES
+from edgeforge.runtimes.base import OPTIMIZED_OPS
 
-TFLM = CODE_SIZES["tflite-micro"]["*"]
+TFLM = RUNTIMES["tflite-micro"].code_sizes["*"]
 
 
 def test_tflm_code_is_base_plus_one_kernel_per_distinct_op():
@@ -47,12 +48,12 @@ def test_flash_is_model_plus_runtime_code():
 
 
 def test_every_runtime_has_code_size_figures_with_a_source():
-    assert set(CODE_SIZES) == set(RUNTIMES)
-    for runtime, by_arch in CODE_SIZES.items():
+    for runtime in RUNTIMES.values():
+        by_arch = runtime.code_sizes
         assert "*" in by_arch, runtime
         assert all(size.source for size in by_arch.values()), runtime
 
 
 def test_unknown_runtime_is_a_user_error():
-    with pytest.raises(UserError, match="no code-size figures for runtime 'tvm'"):
+    with pytest.raises(UserError, match="unknown runtime 'tvm'"):
         runtime_code_bytes(["CONV_2D"], "tvm", "armv7e-m")

@@ -47,10 +47,11 @@ def every_runtime_device():
 @pytest.fixture(scope="session")
 def target_for():
     """target_for(runtime) -> a validated Target of that runtime, listing every format it loads."""
-    from edgeforge.spec.models import FORMATS_BY_RUNTIME, Target
+    from edgeforge.runtimes import RUNTIMES
+    from edgeforge.spec.models import Target
 
     device = every_runtime_device()
-    return lambda runtime: Target(device=device, runtime=runtime, formats=list(FORMATS_BY_RUNTIME[runtime]))
+    return lambda runtime: Target(device=device, runtime=runtime, formats=list(RUNTIMES[runtime].formats))
 
 
 @pytest.fixture(scope="session")

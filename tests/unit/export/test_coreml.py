@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from edgeforge.export.base import ExportError
+from edgeforge.errors import ExportError
 from edgeforge.export.coreml import Compression, compression_for, palette_bits, read_package, verify_package
 
 DIGIT_SHAPE, DIGIT_CLASSES = (8, 8, 1), 10

@@ -5,10 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from edgeforge.errors import MissingDependencyError
-from edgeforge.evaluate import RUNTIMES, evaluate_model, predict
-from edgeforge.export.base import ExportError
-from edgeforge.export.onnx import INPUT_NAME, OPSET_BY_RUNTIME, OUTPUT_NAME, convert_keras, onnx_bytes_for, opset_for
+from edgeforge.errors import ExportError, MissingDependencyError
+from edgeforge.runtimes import RUNTIMES, evaluate_model, predict
+from edgeforge.export.onnx import DEFAULT_OPSET, INPUT_NAME, OUTPUT_NAME, convert_keras, onnx_bytes_for, opset_for
 
 
 def load(model_bytes: bytes):
@@ -22,9 +21,9 @@ def test_onnxruntime_is_a_registered_runtime():
 
 
 def test_opset_follows_the_runtime_that_loads_the_model(target_for):
-    assert opset_for(target_for("tensorrt")) == OPSET_BY_RUNTIME["tensorrt"]
-    assert opset_for(target_for("onnxruntime")) == OPSET_BY_RUNTIME["onnxruntime"]
-    assert opset_for(target_for("tflite")) == OPSET_BY_RUNTIME["onnxruntime"]  # a Pi 4 loads ONNX in ONNX Runtime
+    assert opset_for(target_for("tensorrt")) == RUNTIMES["tensorrt"].onnx_opset
+    assert opset_for(target_for("onnxruntime")) == RUNTIMES["onnxruntime"].onnx_opset
+    assert opset_for(target_for("tflite")) == DEFAULT_OPSET  # a Pi 4 loads ONNX in ONNX Runtime
 
 
 def test_missing_converter_names_the_install_command(monkeypatch):
@@ -39,7 +38,7 @@ def test_float_onnx_matches_keras_with_canonical_names(exported, keras_model, di
     model = load(path.read_bytes())
     assert [i.name for i in model.graph.input] == [INPUT_NAME]
     assert [o.name for o in model.graph.output] == [OUTPUT_NAME]
-    assert model.opset_import[0].version == OPSET_BY_RUNTIME["onnxruntime"]
+    assert model.opset_import[0].version == RUNTIMES["onnxruntime"].onnx_opset
     names = [name for node in model.graph.node for name in (*node.input, *node.output)]
     assert not [name for name in names if ":" in name]
     scores = predict(path.read_bytes(), digits.x_test, "onnxruntime")

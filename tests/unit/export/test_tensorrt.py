@@ -102,7 +102,7 @@ def test_engine_built_from_the_handoff_matches_tflite_int8(exported, tflite_of, 
     torch = pytest.importorskip("torch", reason="torch (for CUDA buffers) is not installed")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
-    from edgeforge.evaluate import predict
+    from edgeforge.runtimes import predict
 
     _, paths = exported("tensorrt", "int8")
     folder = paths[0].parent

@@ -1,12 +1,12 @@
-"""A candidate's pass list, derived from its config; refusals that fail one candidate, not the search."""
+"""A candidate's pass list, derived from its search values; refusals that fail one candidate, not the search."""
 
 from __future__ import annotations
 
 import pytest
 
 from edgeforge.errors import BuildError
-from edgeforge.passes import PASS_ORDER, PASSES, TrainContext
-from edgeforge.passes.chain import apply_training_passes, passes_for, rejection_reason
+from edgeforge.passes import PASSES, TrainContext
+from edgeforge.passes.chain import apply_training_passes, passes_for, rejection_reason, training_passes_for
 from edgeforge.passes.finetune import warn_skipped_layers
 
 
@@ -18,9 +18,9 @@ def test_passes_for_base_candidate_is_only_ptq():
     assert passes_for(candidate()) == [("ptq", {"mode": "int8"})]
 
 
-def test_passes_for_everything_follows_pass_order_and_preserves_both():
-    passes = passes_for(candidate(width=0.5, sparsity=0.5, clusters=16, qat=True), {"temperature": 2.0})
-    assert [name for name, _ in passes] == list(PASS_ORDER)
+def test_passes_for_everything_follows_the_registry_order_and_preserves_both():
+    passes = passes_for(candidate(width=0.5, sparsity=0.5, clusters=16, qat=True), {"distill": {"temperature": 2.0}})
+    assert [name for name, _ in passes] == ["distill", "prune", "cluster", "qat", "ptq"] == list(PASSES)
     assert passes[0] == ("distill", {"width": 0.5, "temperature": 2.0})
     assert passes[2] == ("cluster", {"clusters": 16, "preserve_sparsity": True})
     assert passes[3] == ("qat", {"preserve": "both"})
@@ -33,6 +33,20 @@ def test_passes_for_everything_follows_pass_order_and_preserves_both():
 def test_passes_for_qat_preserves_what_earlier_passes_made(sparsity, clusters, preserve):
     passes = dict(passes_for(candidate(sparsity=sparsity, clusters=clusters, qat=True)))
     assert passes["qat"] == {"preserve": preserve}
+
+
+def test_passes_for_gives_fixed_settings_only_to_their_pass():
+    passes = dict(passes_for(candidate(width=0.5, sparsity=0.5), {"distill": {"soft_weight": 0.5}}))
+    assert passes == {"distill": {"width": 0.5, "soft_weight": 0.5}, "prune": {"sparsity": 0.5}, "ptq": {"mode": "int8"}}
+
+
+def test_training_passes_for_a_recipe_leave_out_the_conversion():
+    recipe = {"width": 1.0, "sparsity": 0.5, "clusters": 16, "qat": True}
+    assert training_passes_for(recipe) == [
+        ("prune", {"sparsity": 0.5}),
+        ("cluster", {"clusters": 16, "preserve_sparsity": True}),
+        ("qat", {"preserve": "both"}),
+    ]
 
 
 def test_every_derived_config_validates_against_its_pass():

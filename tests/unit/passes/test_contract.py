@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edgeforge.evaluate import predict
 from edgeforge.passes import PASSES
 from edgeforge.passes.finetune import clone_with_weights
 from edgeforge.passes.io import load_trained, save_trained
+from edgeforge.runtimes import predict
 
 
 class PassContract:

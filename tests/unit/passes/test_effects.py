@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgeforge.cost.weights import weight_stats
-from edgeforge.evaluate import evaluate_model
 from edgeforge.passes.io import load_trained, save_trained
+from edgeforge.runtimes import evaluate_model
 
 SPARSITY = 0.5
 CLUSTERS = 16

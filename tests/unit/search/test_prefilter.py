@@ -12,7 +12,7 @@ PREDICTED = {"flash_bytes": 100 * 1024, "arena_bytes": 20 * 1024, "latency_ms": 
 def test_exclusions_name_each_resource_limit_the_prediction_exceeds():
     found = exclusions(PREDICTED, Constraints(ram_kb=16, flash_kb=200, latency_ms=1.0, min_accuracy=0.9))
     assert [e.constraint for e in found] == ["ram_kb", "latency_ms"]
-    assert found[0] == Exclusion("ram_kb", 16.0, 20.0)
+    assert found[0] == Exclusion(constraint="ram_kb", limit=16.0, predicted=20.0)
 
 
 def test_exclusions_keep_a_prediction_within_the_margin_of_the_limit():
@@ -29,7 +29,7 @@ def test_a_target_that_keeps_nothing_fails_naming_the_constraint_that_excludes_e
     prefilter = Prefilter(
         predictions={c.id: {"mcu": {**PREDICTED, "arena_bytes": (20 + i) * 1024}} for i, c in enumerate(candidates)},
         kept={"mcu": [], "sbc": candidates},
-        dropped={"mcu": {c.id: [Exclusion("ram_kb", 2.0, 20.0 + i)] for i, c in enumerate(candidates)}, "sbc": {}},
+        dropped={"mcu": {c.id: [Exclusion(constraint="ram_kb", limit=2.0, predicted=20.0 + i)] for i, c in enumerate(candidates)}, "sbc": {}},
     )
     with pytest.raises(UserError) as error:
         check_some_fit(prefilter)
@@ -49,7 +49,7 @@ def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_pat
     from edgeforge.search.evaluator import Evaluator
     from edgeforge.search.memo import Memo
     from edgeforge.search.prefilter import RESOURCE_CONSTRAINTS, run_prefilter
-    from edgeforge.search.constraints import CONSTRAINT_METRICS
+    from edgeforge.outputs import CONSTRAINT_METRICS
 
     spec = quick_spec(space={key: sorted(set(FULL_SPACE[key]) | set(getattr(quick_spec().search.space, key)))
                              for key in FULL_SPACE})

@@ -1,5 +1,6 @@
 from edgeforge.search.relax import Relaxation, describe_relaxations, relaxations
 from edgeforge.search.select import explain_infeasible
+from tests.unit.search.conftest import make_target_result
 
 
 def test_relaxations_name_the_least_change_to_each_constraint_that_alone_suffices(target_result):
@@ -40,12 +41,12 @@ def test_explanation_of_an_infeasible_target_ends_with_its_relaxation(target_res
 
 
 def test_no_relaxation_without_measured_candidates():
-    assert relaxations({"candidates": [], "constraints": {}}) == []
+    assert relaxations(make_target_result({}, {})) == []
     assert describe_relaxations([Relaxation(("ram_kb",), (8.0,), "x")]) == "raise ram_kb to 8"
 
 
 def test_a_target_the_budget_left_unevaluated_says_so():
-    result = {"target": "mcu", "candidates": [], "constraints": {"ram_kb": 4}, "unevaluated": ["w0.5-s0-c0-int8"]}
+    result = make_target_result({"ram_kb": 4}, {}).model_copy(update={"unevaluated": ["w0.5-s0-c0-int8"]})
     assert explain_infeasible(result) == (
         "target 'mcu': the search stopped before evaluating any of the 1 combinations that may fit it "
         "(w0.5-s0-c0-int8); raise search.budget.max_trainings or use search.strategy: exhaustive"

@@ -106,7 +106,13 @@ def test_empty_search_space(tmp_project):
 
 def test_qat_with_only_float_modes_is_rejected_with_reason(tmp_project):
     message = problems_of(["search.space.qat=[true]", "search.space.quantization=[float32]"])
-    assert "qat: [true] without int8 quantization is pointless" in message
+    assert "search.space: no combination of the space is worth searching: qat with quantization 'float32' is pointless" in message
+    assert "use quantization int8, or qat false" in message
+
+
+def test_clusters_out_of_range(tmp_project):
+    message = problems_of(["search.space.clusters=[0,1]"])
+    assert "search.space.clusters: clusters 1 is out of range; use 0 (off) or 2..256" in message
 
 
 def test_int8_only_device_asked_for_float(tmp_project):

@@ -24,12 +24,22 @@ def inference_session(model_bytes: bytes, *, optimize: bool = True):
     return onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
+def quantization_tools():
+    """ONNX Runtime's quantization module (quantize_dynamic, quantize_static)."""
+    try:
+        import onnxruntime.quantization
+    except ImportError:
+        raise MissingDependencyError("onnxruntime") from None
+    return onnxruntime.quantization
+
+
 class OnnxRuntime(Runtime):
     name: ClassVar[str] = "onnxruntime"
     artifact: ClassVar[str] = "onnx"
     formats: ClassVar[tuple[str, ...]] = ("onnx",)
     quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "float16", "dynamic", "int8", "int16x8")
     bundle_file: ClassVar[str] = "model.onnx"
+    packages: ClassVar[tuple[str, ...]] = ("onnxruntime",)
     # ONNX Runtime runs opset 17 from release 1.13 on (the Raspberry Pi wheels are newer), and 17 is
     # the newest opset whose QDQ and per-channel quantization every 1.13+ release executes.
     onnx_opset: ClassVar[int] = 17

@@ -1,0 +1,95 @@
+"""The one place that names paths under build/: every stage, the report and the release read them
+here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs.
+
+    build/data/splits.npz, info.json                prepare
+    build/base/model.h5, metrics.json               train
+    build/search/summary.json, targets/<T>.json,    search
+                 models/<candidate>.<suffix>
+    build/memo/                                     search (persistent; EDGEFORGE_MEMO_DIR moves it)
+    build/targets/<T>/selected.json, pareto.*       select@T
+    build/targets/<T>/export/                       export@T (exports.json, parity.json, the files)
+    build/targets/<T>/bundle/                       package@T
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of a build rooted at `root` (the project directory)."""
+
+    root: Path = Path(".")
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    # prepare
+    @property
+    def data_dir(self) -> Path:
+        return self.build / "data"
+
+    @property
+    def splits(self) -> Path:
+        return self.data_dir / "splits.npz"
+
+    # train
+    @property
+    def base_dir(self) -> Path:
+        return self.build / "base"
+
+    @property
+    def base_model(self) -> Path:
+        return self.base_dir / "model.h5"
+
+    # search
+    @property
+    def search_dir(self) -> Path:
+        return self.build / "search"
+
+    @property
+    def search_summary(self) -> Path:
+        return self.search_dir / "summary.json"
+
+    def search_target(self, target: str) -> Path:
+        return self.search_dir / "targets" / f"{target}.json"
+
+    @property
+    def memo_out(self) -> Path:
+        """dvc.yaml's persistent memo output (the memo itself may live elsewhere: `memo_dir`)."""
+        return self.build / "memo"
+
+    def memo_dir(self) -> Path:
+        return Path(os.environ.get("EDGEFORGE_MEMO_DIR") or self.memo_out)
+
+    # per target
+    def target_dir(self, target: str) -> Path:
+        return self.build / "targets" / target
+
+    def selected(self, target: str) -> Path:
+        return self.target_dir(target) / "selected.json"
+
+    def pareto_json(self, target: str) -> Path:
+        return self.target_dir(target) / "pareto.json"
+
+    def pareto_png(self, target: str) -> Path:
+        return self.target_dir(target) / "pareto.png"
+
+    def export_dir(self, target: str) -> Path:
+        return self.target_dir(target) / "export"
+
+    def exports(self, target: str) -> Path:
+        return self.export_dir(target) / "exports.json"
+
+    def parity(self, target: str) -> Path:
+        return self.export_dir(target) / "parity.json"
+
+    def bundle_dir(self, target: str) -> Path:
+        return self.target_dir(target) / "bundle"
+
+
+BUILD = Layout()

@@ -1,0 +1,185 @@
+"""Typed build outputs: what one stage writes and the next reads, validated both ways.
+
+    TargetSearch   build/search/targets/<T>.json   search → select@T, report
+    Selection      build/targets/<T>/selected.json select@T → export@T, package@T, report
+    Exports        build/targets/<T>/export/exports.json   export@T → package@T, report
+    Manifest       build/targets/<T>/bundle/manifest.json  package@T → release, device updater
+
+`read_output(Model, path)` and `write_output(path, model)` are the only way stages touch them
+(paths come from `edgeforge.layout`). A file that does not match its model is a BuildError naming
+the file and the stage to rerun, never a KeyError deep in a later stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from edgeforge.atomic import write_json
+from edgeforge.errors import BuildError
+
+# constraint key -> (metric, scale from metric to the constraint's unit, "max" or "min")
+CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
+    "ram_kb": ("arena_bytes", 1 / 1024, "max"),
+    "flash_kb": ("flash_bytes", 1 / 1024, "max"),
+    "latency_ms": ("latency_ms", 1.0, "max"),
+    "energy_mj": ("energy_mj", 1.0, "max"),
+    "avg_power_mw": ("avg_power_mw", 1.0, "max"),
+    "min_accuracy": ("accuracy", 1.0, "min"),
+    "max_accuracy_drop": ("accuracy_drop", 1.0, "max"),
+}
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Check(Output):
+    """One constraint checked against a candidate's metrics."""
+
+    constraint: str
+    limit: float
+    value: float
+    ok: bool
+
+    @property
+    def is_limit(self) -> bool:
+        """A maximum (ram, latency, ...) rather than a minimum (accuracy)."""
+        return CONSTRAINT_METRICS[self.constraint][2] == "max"
+
+    @property
+    def excess(self) -> float:
+        """How far past the limit, relative to it (0 when met)."""
+        if self.ok:
+            return 0.0
+        return abs(self.value - self.limit) / (abs(self.limit) or 1.0)
+
+    def describe(self, precision: str = ".0%") -> str:
+        bound = "at most" if self.is_limit else "at least"
+        return f"{self.constraint} = {self.value:.4g}, needs {bound} {self.limit:g} (off by {self.excess:{precision}})"
+
+
+class CandidateResult(Output):
+    """One candidate on one target, as the search measured it (or why it could not)."""
+
+    id: str
+    config: dict[str, Any]
+    metrics: dict[str, Any] | None
+    checks: list[Check]
+    feasible: bool
+    failure: str | None
+    epochs: int | None  # fine-tune epochs it was trained at (its fidelity)
+    artifact: str | None  # the file the target's runtime loads
+    tflite_artifact: str | None = None  # the .tflite every cost figure is read from
+    sha256: str | None = None  # of `artifact`
+
+
+class Exclusion(Output):
+    """A resource limit a combination's prediction exceeds on one target (before any training)."""
+
+    constraint: str
+    limit: float
+    predicted: float
+
+    def describe(self) -> str:
+        return f"{self.constraint}: predicted {self.predicted:.4g}, limit {self.limit:g}"
+
+
+class TargetSearch(Output):
+    """build/search/targets/<T>.json: every candidate the search evaluated for one target."""
+
+    target: str
+    device: str
+    runtime: str
+    objective: str
+    constraints: dict[str, float]
+    base_accuracy: float
+    candidates: list[CandidateResult]
+    pruned_analytically: dict[str, list[Exclusion]]  # candidate id -> the predicted limits it exceeds
+    unevaluated: list[str]  # kept by the pre-filter, but the strategy (or its budget) never evaluated them
+
+    def measured(self) -> list[CandidateResult]:
+        return [entry for entry in self.candidates if entry.metrics]
+
+
+class ChosenCandidate(Output):
+    id: str
+    config: dict[str, Any]
+
+
+class ConstraintResult(Output):
+    limit: float
+    value: float
+    ok: bool
+
+
+class Selection(Output):
+    """build/targets/<T>/selected.json: the chosen candidate and the files it was verified as."""
+
+    target: str
+    device: str
+    runtime: str
+    objective: str
+    base_accuracy: float
+    candidate: ChosenCandidate
+    metrics: dict[str, Any]
+    constraints: dict[str, ConstraintResult]
+    artifact: str
+    sha256: str
+    tflite_artifact: str
+
+
+class Exports(Output):
+    """build/targets/<T>/export/exports.json: the files written per format."""
+
+    target: str
+    candidate: str
+    formats: dict[str, list[str]]
+
+
+class Manifest(Output):
+    """bundle/manifest.json: what a device verifies before it installs a model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # newer builders may add fields
+
+    schema_version: int
+    project: str
+    target: str
+    device: str
+    runtime: str
+    format: str
+    model_file: str
+    model_sha256: str
+    candidate: dict[str, Any]
+    metrics: dict[str, Any]
+    spec_hash: str
+    edgeforge_version: str
+    files: dict[str, dict[str, Any]]
+    canary: str
+    drift_reference: dict[str, Any]
+
+
+OutputModel = TypeVar("OutputModel", bound=Output)
+
+PRODUCER = {TargetSearch: "search", Selection: "select", Exports: "export", Manifest: "package"}
+
+
+def read_output(model: type[OutputModel], path: str | Path) -> OutputModel:
+    """The output at `path`, validated; BuildError naming the file and the stage to rerun."""
+    import json
+
+    path = Path(path)
+    stage = PRODUCER.get(model, "")
+    if not path.is_file():
+        raise BuildError(f"{path}: missing; run `dvc repro {stage}`".rstrip())
+    try:
+        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as error:
+        first = str(error).strip().splitlines()[0]
+        raise BuildError(f"{path}: not a valid {model.__name__} ({first}); run `dvc repro -f {stage}`") from None
+
+
+def write_output(path: str | Path, output: Output) -> None:
+    write_json(path, output.model_dump(mode="json"))
