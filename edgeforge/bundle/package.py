@@ -23,10 +23,12 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from edgeforge import __version__
 from edgeforge.errors import BundleError, UserError
 from edgeforge.monitor.drift import drift_reference_from
+from edgeforge.outputs import Manifest
 
 __all__ = ["build_bundle", "drift_reference_from", "read_manifest", "verify_bundle", "load_canary"]
 
@@ -101,6 +103,7 @@ def build_bundle(
             "canary": CANARY,
             "drift_reference": drift_reference,
         }
+        Manifest.model_validate(_jsonable(manifest))  # the shape devices and `release` read
         (staging / MANIFEST).write_bytes(manifest_bytes(manifest))
         _replace_dir(staging, out_dir)
     except BaseException:
@@ -149,11 +152,15 @@ def file_table(directory: Path) -> dict[str, dict]:
 def read_manifest(bundle_dir: Path) -> dict:
     path = Path(bundle_dir) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
+        Manifest.model_validate(manifest)
+        return manifest
     except FileNotFoundError:
         raise BundleError(f"{path}: no bundle manifest here") from None
     except json.JSONDecodeError as error:
         raise BundleError(f"{path}: not valid JSON ({error})") from None
+    except ValidationError as error:
+        raise BundleError(f"{path}: not a bundle manifest ({str(error).splitlines()[0]})") from None
 
 
 def verify_bundle(bundle_dir: Path) -> dict:

@@ -1,5 +1,7 @@
 """Exporters, one module per format, registered by format name."""
 
+import functools
+
 from edgeforge.errors import ExportError
 from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.export.coreml import CoremlExporter
@@ -8,8 +10,29 @@ from edgeforge.export.tensorrt import TensorrtExporter
 from edgeforge.export.tflite import TfliteExporter
 from edgeforge.export.tflm_c import TflmCExporter
 
-EXPORTERS: dict[str, type[Exporter]] = {
+_MODULE_EXPORTERS: dict[str, type[Exporter]] = {
     cls.name: cls for cls in (TfliteExporter, TflmCExporter, OnnxExporter, CoremlExporter, TensorrtExporter)
 }
+
+
+def __getattr__(name: str):
+    # EXPORTERS also holds the exporters runtimes bring (`Runtime.exporters`). It is made on first
+    # use: a runtime module imports edgeforge.export.base, so reading RUNTIMES here at import time
+    # would be an import cycle.
+    if name == "EXPORTERS":
+        return _all_exporters()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _all_exporters() -> dict[str, type[Exporter]]:
+    from edgeforge.runtimes import RUNTIMES
+
+    exporters = dict(_MODULE_EXPORTERS)
+    for runtime in RUNTIMES.values():
+        for cls in runtime.exporters:
+            exporters.setdefault(cls.name, cls)
+    return exporters
+
 
 __all__ = ["EXPORTERS", "ExportContext", "ExportError", "Exporter"]

@@ -23,6 +23,9 @@ def print_profile(result: dict, console: Console | None = None) -> None:
         ("latency", f"{result['latency_ms']:,.3f} ms"),
         ("energy per inference", f"{result['energy_mj']:,.4f} mJ"),
     ]
+    compiled_bytes = result.get("npu", {}).get("vela_model_bytes")
+    if compiled_bytes is not None:  # what the flash holds instead of the model itself
+        rows.insert(3, ("model, compiled for the NPU", f"{compiled_bytes / 1024:,.1f} KiB"))
     if "avg_power_mw" in result:
         rows.append((f"average power at {result['inference_hz']:g} Hz", f"{result['avg_power_mw']:,.3f} mW"))
     for name, check in result.get("fits", {}).items():
@@ -31,9 +34,27 @@ def print_profile(result: dict, console: Console | None = None) -> None:
     for row in rows:
         summary.add_row(*row)
     console.print(summary)
+    # A runtime with an accelerator (ethos-u) says where each operator runs and its NPU cycles.
+    placed = any("target" in op for op in result["ops"])
+    columns = ["#", "op", "dtype", "MACs", "output bytes", "latency ms"] + (["runs on", "NPU cycles"] if placed else [])
     ops = Table(title="per operator")
-    for column in ("#", "op", "dtype", "MACs", "output bytes", "latency ms"):
-        ops.add_column(column, justify="left" if column in ("op", "dtype") else "right", no_wrap=True)
+    for column in columns:
+        ops.add_column(column, justify="left" if column in ("op", "dtype", "runs on") else "right", no_wrap=True)
     for op in result["ops"]:
-        ops.add_row(str(op["index"]), op["type"], op["dtype"], f"{op['macs']:,}", f"{op['output_bytes']:,}", f"{op['latency_ms']:.4f}")
+        row = [str(op["index"]), op["type"], op["dtype"], f"{op['macs']:,}", f"{op['output_bytes']:,}", f"{op['latency_ms']:.4f}"]
+        if placed:
+            cycles = op.get("npu_cycles")
+            row += [op.get("target", ""), f"{cycles:,}" if cycles is not None else ""]
+        ops.add_row(*row)
     console.print(ops)
+    if "cpu_ops" in result:
+        fallback = result["cpu_ops"]
+        if fallback:
+            listed = ", ".join(
+                f"{op['type']} #{op['index']}" + (f" ({op['reason']})" if op.get("reason") else "") for op in fallback
+            )
+            console.print(f"CPU fallback: {len(fallback)} operator(s) the accelerator cannot run: {listed}")
+        else:
+            console.print("CPU fallback: none; every operator runs on the accelerator")
+    for note in result.get("notes", []):
+        console.print(f"note: {note}")

@@ -8,13 +8,14 @@ import numpy as np
 
 from edgeforge.runtimes.base import CodeSize, NotRunnableHere, Runtime
 from edgeforge.runtimes.coreml import CoreML
+from edgeforge.runtimes.ethos_u import EthosU
 from edgeforge.runtimes.onnx_runtime import OnnxRuntime
 from edgeforge.runtimes.tensorrt import TensorRT
 from edgeforge.runtimes.tflite import LiteRT
 from edgeforge.runtimes.tflite_micro import TfliteMicro
 
 RUNTIMES: dict[str, Runtime] = {
-    cls.name: cls() for cls in (LiteRT, TfliteMicro, OnnxRuntime, CoreML, TensorRT)
+    cls.name: cls() for cls in (LiteRT, TfliteMicro, OnnxRuntime, CoreML, TensorRT, EthosU)
 }
 
 __all__ = [

@@ -68,6 +68,9 @@ class Runtime:
     needs_throughput: ClassVar[bool] = True  # latency from the preset's throughput.<name> figures
     # Settings a device preset gives this runtime (`runtime_settings.<name>`), or None for none.
     DeviceSettings: ClassVar[type | None] = None
+    # Exporters (`edgeforge.export.base.Exporter`) of formats only this runtime loads, kept in its
+    # module; `edgeforge.export.EXPORTERS` merges them with the modules of edgeforge/export/.
+    exporters: ClassVar[tuple[type, ...]] = ()
 
     def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
         """Scores (N, outputs) of float inputs x (N, ...): quantize and dequantize as a device would."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 from importlib import metadata
 from pathlib import Path
 
@@ -60,5 +59,5 @@ def measurement_version(runtime) -> str:
     from edgeforge.runtimes import get_runtime
 
     runtimes = [runtime] + ([get_runtime(runtime.accuracy_proxy)] if runtime.accuracy_proxy else [])
-    modules = tuple(Path(inspect.getsourcefile(type(r))).relative_to(PACKAGE_ROOT).as_posix() for r in runtimes)
+    modules = tuple(type(r).__module__.removeprefix("edgeforge.").replace(".", "/") + ".py" for r in runtimes)
     return code_version(modules + MEASUREMENT_CODE, tuple(package for r in runtimes for package in r.packages))

@@ -10,8 +10,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, create_m
 
 from edgeforge.passes import PASSES, Pass
 from edgeforge.passes.chain import rejection_reason
-from edgeforge.passes.ptq import QUANT_MODES, QuantMode
-from edgeforge.passes.qat import QAT_MODES
+from edgeforge.passes.ptq import QUANT_MODES, QuantMode  # noqa: F401 (QUANT_MODES: for the search)
 from edgeforge.runtimes import RUNTIMES
 from edgeforge.spec.base import StrictModel
 from edgeforge.spec.device import Device, Runtime

@@ -92,3 +92,10 @@ def test_version_flag(capsys):
         main(["--version"])
     assert exited.value.code == 0
     assert "edgeforge 0." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["validate", "devices"])
+def test_light_commands_do_not_import_tensorflow(tmp_project, command):
+    code = f"import sys; from edgeforge.cli import main\nassert main([{command!r}]) == 0\nprint('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().endswith("False")

@@ -1,0 +1,185 @@
+"""The stage functions dvc.yaml runs: each reads params.yaml and build/, and writes its outputs
+atomically (no training here: prepare runs for real, later stages read hand-written outputs)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from edgeforge.errors import BuildError, ConstraintsUnmetError, UserError
+from edgeforge.layout import BUILD
+from edgeforge.outputs import Selection, read_output, write_output
+from edgeforge.stages import STAGES
+from tests.fake_build import selection_of, target_search, write_target
+
+MCU_LIMITS = {"ram_kb": 64, "latency_ms": 3, "min_accuracy": 0.9}
+
+
+def compose_params(*overrides: str) -> None:
+    """params.yaml from the project's specs/, as `edgeforge compose` writes it."""
+    from edgeforge.spec.compose import compose, validate, write_params
+
+    composition = compose("specs", list(overrides))
+    validate(composition)
+    write_params(composition.config, "params.yaml")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_every_stage_is_a_module_with_a_run_function(name):
+    assert callable(importlib.import_module(f"edgeforge.stages.{name}").run)
+
+
+def test_prepare_writes_the_split_and_its_info(tmp_project):
+    from edgeforge.data import load_splits
+    from edgeforge.stages import prepare
+
+    compose_params()
+    prepare.run()
+    assert sorted(path.name for path in (tmp_project / "build").iterdir()) == ["data"]  # no staging folder left
+    assert sorted(path.name for path in (tmp_project / BUILD.data_dir).iterdir()) == ["info.json", "splits.npz"]
+    splits = load_splits(BUILD.splits)
+    info = json.loads((tmp_project / BUILD.data_dir / "info.json").read_text())
+    assert info == {"input_shape": [8, 8, 1], "num_classes": 10, "train": len(splits.y_train),
+                    "val": len(splits.y_val), "test": len(splits.y_test)}
+    assert info["train"] + info["val"] + info["test"] == 1797
+
+
+def test_prepare_writes_the_same_split_when_run_again(tmp_project):
+    from edgeforge.data import load_splits
+    from edgeforge.stages import prepare
+
+    compose_params()
+    prepare.run()
+    first = load_splits(BUILD.splits).fingerprint()
+    prepare.run()
+    assert load_splits(BUILD.splits).fingerprint() == first
+
+
+def test_prepare_keeps_the_previous_split_when_the_data_file_is_missing(tmp_project):
+    from edgeforge.data import load_splits
+    from edgeforge.stages import prepare
+
+    compose_params()
+    prepare.run()
+    before = load_splits(BUILD.splits).fingerprint()
+    compose_params("dataset.name=npz", "+dataset.path=data/readings.npz")
+    with pytest.raises(UserError, match="data/readings.npz does not exist"):
+        prepare.run()
+    assert load_splits(BUILD.splits).fingerprint() == before
+
+
+def test_prepare_reads_an_npz_file(tmp_project):
+    from edgeforge.data import load_splits
+    from edgeforge.stages import prepare
+
+    y = np.repeat(np.arange(3), 20)
+    np.savez(tmp_project / "readings.npz", x=np.random.default_rng(0).random((60, 5)), y=y)
+    compose_params("dataset.name=npz", "+dataset.path=readings.npz", "model=mlp")
+    prepare.run()
+    splits = load_splits(BUILD.splits)
+    assert splits.input_shape == (5,) and splits.num_classes == 3
+
+
+def test_train_says_to_run_prepare_when_there_is_no_split(tmp_project):
+    from edgeforge.stages import train
+
+    compose_params()
+    with pytest.raises(UserError, match=r"prepared data not found; run `dvc repro prepare`"):
+        train.run()
+    assert not (tmp_project / BUILD.base_dir).exists()
+
+
+def test_select_writes_the_best_feasible_candidate_and_its_pareto_files(tmp_project):
+    from edgeforge.stages import select
+
+    result = target_search(
+        {"fp32_big": {"arena_bytes": 200 * 1024, "latency_ms": 1.0},  # fastest, but over the RAM limit
+         "int8_fast": {"latency_ms": 1.5}, "int8_slow": {"latency_ms": 2.5}},
+        MCU_LIMITS,
+    )
+    write_target(tmp_project, result)
+    select.run("mcu")
+    selected = read_output(Selection, BUILD.selected("mcu"))
+    assert selected == selection_of(result, "int8_fast")
+    pareto = json.loads((tmp_project / BUILD.pareto_json("mcu")).read_text())
+    assert pareto["chosen"] == "int8_fast" and pareto["feasible"] is True
+    assert pareto["binding"]["constraint"] == "ram_kb"
+    assert (tmp_project / BUILD.pareto_png("mcu")).read_bytes().startswith(b"\x89PNG")
+    assert sorted(path.name for path in (tmp_project / BUILD.target_dir("mcu")).iterdir()) == [
+        "pareto.json", "pareto.png", "selected.json",
+    ]
+
+
+def test_select_ranks_feasible_candidates_by_the_objective(tmp_project):
+    from edgeforge.stages import select
+
+    write_target(tmp_project, target_search(
+        {"int8_fast": {"latency_ms": 1.5, "accuracy": 0.92}, "int16_accurate": {"latency_ms": 2.5, "accuracy": 0.97}},
+        MCU_LIMITS, objective="max_accuracy",
+    ))
+    select.run("mcu")
+    assert read_output(Selection, BUILD.selected("mcu")).candidate.id == "int16_accurate"
+
+
+def test_select_raises_and_leaves_no_selection_when_nothing_is_feasible(tmp_project):
+    from edgeforge.stages import select
+
+    result = target_search({"int8_fast": {"latency_ms": 1.5}, "int8_slow": {"latency_ms": 2.5}}, {"latency_ms": 1})
+    write_target(tmp_project, result)
+    write_output(BUILD.selected("mcu"), selection_of(result, "int8_fast"))  # a stale choice from an earlier run
+    with pytest.raises(ConstraintsUnmetError, match="target 'mcu': no candidate meets every constraint"):
+        select.run("mcu")
+    assert not (tmp_project / BUILD.selected("mcu")).exists()
+    pareto = json.loads((tmp_project / BUILD.pareto_json("mcu")).read_text())
+    assert pareto["feasible"] is False and pareto["chosen"] is None
+    assert [relaxation["set"] for relaxation in pareto["relaxations"]] == [{"latency_ms": 1.5}]
+
+
+def test_select_says_to_run_search_when_the_target_has_no_results(tmp_project):
+    from edgeforge.stages import select
+
+    with pytest.raises(BuildError, match=r"mcu\.json: missing; run `dvc repro search`"):
+        select.run("mcu")
+
+
+def test_export_lists_the_targets_when_the_target_is_unknown(tmp_project):
+    from edgeforge.stages import export
+
+    compose_params()
+    with pytest.raises(BuildError, match=r"no target 'phone' in params\.yaml; targets: mcu, sbc"):
+        export.run("phone")
+
+
+def test_export_says_to_run_select_when_nothing_was_selected(tmp_project):
+    from edgeforge.stages import export
+
+    compose_params()
+    with pytest.raises(BuildError, match=r"selected\.json: missing; run `dvc repro select`"):
+        export.run("mcu")
+
+
+def test_export_refuses_a_selected_model_that_changed_since_selection(tmp_project):
+    from edgeforge.stages import export
+
+    compose_params()
+    result = target_search({"int8_fast": {}}, MCU_LIMITS)
+    write_target(tmp_project, result, chosen="int8_fast")
+    model = tmp_project / result.candidates[0].artifact
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"not the selected model")
+    with pytest.raises(BuildError, match=r"int8_fast\.tflite: contents differ from what was selected; run `dvc repro -f search`"):
+        export.run("mcu")
+    assert not (tmp_project / BUILD.export_dir("mcu")).exists()
+
+
+def test_package_says_to_run_export_when_nothing_was_exported(tmp_project):
+    from edgeforge.stages import package
+
+    compose_params()
+    write_target(tmp_project, target_search({"int8_fast": {}}, MCU_LIMITS), chosen="int8_fast")
+    with pytest.raises(BuildError, match=r"exports\.json: missing; run `dvc repro export`"):
+        package.run("mcu")
+    assert not (tmp_project / BUILD.bundle_dir("mcu")).exists()
