@@ -71,9 +71,11 @@ class CandidateResult(Output):
     feasible: bool
     failure: str | None
     epochs: int | None  # fine-tune epochs it was trained at (its fidelity)
+    probe: bool = False  # a short multi-fidelity probe: guides the solver, never selected
     artifact: str | None  # the file the target's runtime loads
     tflite_artifact: str | None = None  # the .tflite every cost figure is read from
     sha256: str | None = None  # of `artifact`
+    trained_key: str | None = None  # memo key of its trained model: exports are converted from it
 
 
 class Exclusion(Output):
@@ -103,6 +105,10 @@ class TargetSearch(Output):
     def measured(self) -> list[CandidateResult]:
         return [entry for entry in self.candidates if entry.metrics]
 
+    def selectable(self) -> list[CandidateResult]:
+        """Feasible, fully trained candidates: the only ones a target may ship."""
+        return [entry for entry in self.candidates if entry.feasible and not entry.probe]
+
 
 class ChosenCandidate(Output):
     id: str
@@ -129,6 +135,7 @@ class Selection(Output):
     artifact: str
     sha256: str
     tflite_artifact: str
+    trained_key: str  # memo key of the trained model every other format is converted from
 
 
 class Exports(Output):
@@ -154,6 +161,7 @@ class Manifest(Output):
     model_sha256: str
     candidate: dict[str, Any]
     metrics: dict[str, Any]
+    verified_sha256: str | None = None  # the artifact verified at selection (absent in older bundles)
     spec_hash: str
     edgeforge_version: str
     files: dict[str, dict[str, Any]]

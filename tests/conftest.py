@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-MLPERF_TINY = SHARED / "external" / "mlperf_tiny"
+MLPERF_TINY = REPO / "examples" / "mlperf_tiny"  # vendored MLPerf Tiny reference models (Apache-2.0)
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -28,6 +28,7 @@ def candidate_result(candidate_id: str, constraints: dict[str, float], **metrics
         id=candidate_id, config={"quantization": "int8"}, metrics=metrics, checks=checks,
         feasible=all(check.ok for check in checks), failure=None, epochs=metrics["epochs"],
         artifact=artifact, tflite_artifact=artifact, sha256=hashlib.sha256(candidate_id.encode()).hexdigest(),
+        trained_key=hashlib.sha256(f"trained {candidate_id}".encode()).hexdigest()[:32],
     )
 
 
@@ -52,6 +53,7 @@ def selection_of(result: TargetSearch, candidate_id: str) -> Selection:
         metrics=chosen.metrics,
         constraints={c.constraint: ConstraintResult(limit=c.limit, value=c.value, ok=c.ok) for c in chosen.checks},
         artifact=chosen.artifact, sha256=chosen.sha256, tflite_artifact=chosen.tflite_artifact,
+        trained_key=chosen.trained_key,
     )
 
 

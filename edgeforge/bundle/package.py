@@ -64,6 +64,7 @@ def build_bundle(
     canary_x: np.ndarray,
     canary_y: np.ndarray,
     drift_reference: dict,
+    verified_sha256: str | None = None,
 ) -> dict:
     """Write the bundle atomically to out_dir (replacing it) and return its manifest.
 
@@ -96,6 +97,8 @@ def build_bundle(
             "model_file": primary_file,
             "model_sha256": _tree_sha256(staging / primary_file),
             "candidate": {"id": candidate.get("id"), "config": candidate.get("config", {})},
+            # the artifact measured in the target's runtime when it was selected (exports derive from it)
+            "verified_sha256": verified_sha256,
             "metrics": metrics,
             "spec_hash": spec_hash,
             "edgeforge_version": __version__,

@@ -14,6 +14,9 @@ from edgeforge.tfcompat import import_tf
 
 QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
 QUANT_MODES: tuple[str, ...] = QuantMode.__args__
+# The kernels a device must have to run a mode's heavy ops: float16 weights are computed in float32
+# where a runtime has no float16 kernels, and dynamic-range (hybrid) ops take float32 activations.
+KERNEL_DTYPE: dict[str, str] = {"float32": "float32", "float16": "float32", "dynamic": "float32", "int8": "int8", "int16x8": "int16"}
 REPRESENTATIVE_SAMPLES = 200
 
 

@@ -234,6 +234,11 @@ class EthosU(Runtime):
         settings = self.device_settings(device)
         return npu_costs(model_bytes, compile_for_npu(model_bytes, settings), device, settings)
 
+    def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """Vela's figures for the pre-filter too: compiling takes about a second, and the per-op
+        CPU latency model knows nothing of the NPU."""
+        return self.device_costs(model_bytes, device)
+
     def check_device(self, device: Any) -> list[str]:
         problems = super().check_device(device)
         if CPU_RUNTIME not in device.throughput:

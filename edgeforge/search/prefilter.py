@@ -55,23 +55,22 @@ def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: floa
     from edgeforge.runtimes import get_runtime
 
     graph = read_graph(model_bytes)
-    costs = op_costs(graph)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # unknown ops: the search's own profile warns once per model
-        latency_ms = predict_latency_ms([(c.type, c.dtype, c.macs, c.output_elements) for c in costs], device, runtime)
+    predicted = get_runtime(runtime).predicted_costs(model_bytes, device)
+    latency_ms = predicted.get("latency_ms")
+    if latency_ms is None:
+        costs = op_costs(graph)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unknown ops: the search's own profile warns once per model
+            latency_ms = predict_latency_ms([(c.type, c.dtype, c.macs, c.output_elements) for c in costs], device, runtime)
     metrics = {
         "model_bytes": graph.model_bytes,
-        "flash_bytes": flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
-        "arena_bytes": estimate_arena_bytes(graph),
+        "flash_bytes": predicted.get("flash_bytes") or flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
+        "arena_bytes": predicted.get("arena_bytes") or estimate_arena_bytes(graph),
         "latency_ms": latency_ms,
         "energy_mj": energy_mj(latency_ms, device),
     }
-    predicted = get_runtime(runtime).predicted_costs(model_bytes, device)
-    metrics.update({key: predicted[key] for key in ("flash_bytes", "arena_bytes", "latency_ms") if key in predicted})
-    if "latency_ms" in predicted:
-        metrics["energy_mj"] = energy_mj(predicted["latency_ms"], device)
     if inference_hz is not None:
-        metrics["avg_power_mw"] = avg_power_mw(metrics["latency_ms"], device, inference_hz)
+        metrics["avg_power_mw"] = avg_power_mw(latency_ms, device, inference_hz)
     return metrics
 
 

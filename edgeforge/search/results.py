@@ -33,6 +33,7 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                     "artifact": (final / "models" / f"{candidate_id}{suffix}").as_posix(),
                     "tflite_artifact": (final / "models" / f"{candidate_id}.tflite").as_posix(),
                     "sha256": record["sha256"],
+                    "trained_key": evaluator.trainer.key(evaluated.candidate.training, evaluated.epochs),
                 }
             entries.append(CandidateResult(
                 id=candidate_id,
@@ -42,6 +43,7 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                 feasible=evaluated.feasible,
                 failure=evaluated.failure,
                 epochs=evaluated.metrics["epochs"] if evaluated.metrics else None,
+                probe=evaluated.epochs is not None,
                 **{"artifact": None, **files},
             ))
         write_output(out / "targets" / f"{name}.json", TargetSearch(
@@ -70,6 +72,10 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "pruned_everywhere": result.pruned_everywhere,  # combinations no target kept
         "pruned_per_target": {name: len(dropped) for name, dropped in sorted(result.dropped.items())},
         "budget_exhausted": result.budget_exhausted,
+        "unevaluated_per_target": {name: len(set(result.kept.get(name, ())) - set(evaluations))
+                                   for name, evaluations in sorted(result.per_target.items())},
+        "failed_per_target": {name: {cid: e.failure for cid, e in sorted(evaluations.items()) if e.failure}
+                              for name, evaluations in sorted(result.per_target.items())},
         "train_epochs": stats.train_epochs,
         "base_accuracy": result.base_accuracy,
     }

@@ -10,9 +10,9 @@ from edgeforge.search.relax import closest_candidate, describe_relaxations, rela
 
 def select_candidate(result: TargetSearch) -> CandidateResult:
     """The chosen candidate of a target's search result, or ConstraintsUnmetError explaining why none."""
-    feasible = [entry for entry in result.candidates if entry.feasible]
-    if feasible:
-        return min(feasible, key=lambda entry: ranking_key(entry.metrics, result.objective))
+    selectable = result.selectable()
+    if selectable:
+        return min(selectable, key=lambda entry: ranking_key(entry.metrics, result.objective))
     raise ConstraintsUnmetError(explain_infeasible(result))
 
 
@@ -29,6 +29,12 @@ def explain_infeasible(result: TargetSearch) -> str:
                 "raise search.budget.max_trainings or use search.strategy: exhaustive"
             )
         return f"target '{name}': no candidate could be built: {'; '.join(reasons) or 'the search space is empty'}"
+    probes = [entry.id for entry in result.candidates if entry.feasible and entry.probe]
+    if probes:
+        return (
+            f"target '{name}': only short probes ({', '.join(probes[:4])}) meet every constraint, and the search "
+            "stopped before training them in full; raise search.budget.max_trainings or use search.strategy: exhaustive"
+        )
     lines = [f"target '{name}': no candidate meets every constraint ({len(measured)} measured)."]
     for constraint in sorted({c.constraint for e in measured for c in e.checks if not c.ok}):
         failing = sum(1 for e in measured if any(c.constraint == constraint and not c.ok for c in e.checks))

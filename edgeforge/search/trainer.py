@@ -88,6 +88,21 @@ class Trainer:
         self._models[(recipe, key)] = result
         return result
 
+    def load(self, recipe: TrainingRecipe, key: str):
+        """The model trained under memo `key`, never training: what export converts from."""
+        from edgeforge.errors import BuildError
+        from edgeforge.passes.io import load_trained
+
+        if recipe.is_base:
+            return self.base_model
+        folder = self.memo.entry("trained", key)
+        if folder is None:
+            raise BuildError(
+                f"{self.memo.root}/trained/{key}: the selected candidate {recipe.id}'s trained model is not in the "
+                "memo (deleted, or another memo folder); run `dvc repro -f search` to train it again"
+            )
+        return load_trained(folder / "model.h5")
+
     def untrained(self, width: float):
         """A seeded, untrained model of the spec's architecture at `width`."""
         from edgeforge.models import build_model

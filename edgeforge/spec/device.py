@@ -65,6 +65,16 @@ class Device(StrictModel):
             )
         return self
 
+    def runs_mode(self, runtime: str, mode: str) -> bool:
+        """Whether `runtime` on this device runs PTQ `mode`: the runtime executes it, and, when its
+        latency comes from this preset's throughput figures, they price the mode's kernels."""
+        from edgeforge.passes.ptq import KERNEL_DTYPE
+
+        if mode not in RUNTIMES[runtime].quantization_modes or (self.int8_only and mode != "int8"):
+            return False
+        figures = self.throughput.get(runtime)
+        return not RUNTIMES[runtime].needs_throughput or (figures is not None and KERNEL_DTYPE[mode] in figures.macs_per_cycle)
+
     def numeric_fields(self) -> list[str]:
         paths = ["clock_mhz", "ram_kb", "flash_kb", "power.active_mw", "power.idle_mw"]
         for runtime, figures in self.throughput.items():

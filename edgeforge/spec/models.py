@@ -10,7 +10,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, create_m
 
 from edgeforge.passes import PASSES, Pass
 from edgeforge.passes.chain import rejection_reason
-from edgeforge.passes.ptq import QUANT_MODES, QuantMode  # noqa: F401 (QUANT_MODES: for the search)
+from edgeforge.passes.ptq import QUANT_MODES, QuantMode
 from edgeforge.runtimes import RUNTIMES
 from edgeforge.spec.base import StrictModel
 from edgeforge.spec.device import Device, Runtime
@@ -167,7 +167,7 @@ class Target(StrictModel):
     constraints: Constraints = Field(default_factory=Constraints, description="limits the chosen model must meet")
     objective: Objective = Field("max_accuracy", description="how the feasible candidates are ranked")
     quantization: list[QuantMode] | None = Field(
-        None, description="restrict this target to these PTQ modes (default: every mode the runtime runs)"
+        None, description="restrict this target to these PTQ modes (default: every mode its runtime and device run)"
     )
 
     @model_validator(mode="after")
@@ -239,17 +239,15 @@ class Spec(StrictModel):
             if not self.modes_for(name):
                 raise ValueError(
                     f"targets.{name}: no quantization mode in search.space.quantization "
-                    f"{self.search.space.quantization} runs on runtime '{target.runtime}' "
-                    f"(it runs {', '.join(RUNTIMES[target.runtime].quantization_modes)})"
+                    f"{self.search.space.quantization} runs on runtime '{target.runtime}' of {target.device.name} "
+                    f"(it runs {', '.join(m for m in QUANT_MODES if target.device.runs_mode(target.runtime, m))})"
                     + (" (the device is int8-only); add int8" if target.device.int8_only else "")
                 )
         return self
 
     def modes_for(self, target_name: str) -> list[str]:
-        """PTQ modes of the search space that this target can run."""
+        """PTQ modes of the search space that this target can run: those its runtime and its device
+        both run (restricted to `targets.<T>.quantization` when set)."""
         target = self.targets[target_name]
         modes = [m for m in self.search.space.quantization if target.quantization is None or m in target.quantization]
-        modes = [m for m in modes if m in RUNTIMES[target.runtime].quantization_modes]
-        if target.device.int8_only:
-            modes = [m for m in modes if m == "int8"]
-        return modes
+        return [m for m in modes if target.device.runs_mode(target.runtime, m)]

@@ -35,7 +35,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         selected_bytes=selected_bytes,
         representative_x=splits.x_train,
         # one model for every exporter: loading may mean training, if the memo was wiped
-        load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected.candidate.config)),
+        load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected)),
     )
     staged: dict[str, list[Path]] = {}
     failed: dict[str, str] = {}
@@ -70,13 +70,12 @@ def read_selected_model(selected: Selection) -> bytes:
     return model_bytes
 
 
-def load_candidate_keras(spec, splits, config: dict):
-    """The candidate's trained Keras model (from the memo; trains only if the memo was wiped)."""
+def load_candidate_keras(spec, splits, selected: Selection):
+    """The selected candidate's trained Keras model, the very one verified: export never trains."""
     from edgeforge.models.training import load_base_model
     from edgeforge.search.candidates import Candidate
     from edgeforge.search.memo import Memo
     from edgeforge.search.trainer import Trainer
 
     trainer = Trainer(spec, splits, load_base_model(BUILD.base_model), Memo(BUILD.memo_dir()))
-    model, _ = trainer.trained(Candidate(**config).training)
-    return model
+    return trainer.load(Candidate(**selected.candidate.config).training, selected.trained_key)

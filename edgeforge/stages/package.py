@@ -51,6 +51,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         candidate=selected.candidate.model_dump(),
         metrics=selected.metrics,
         spec_hash=spec_hash(spec, target),
+        verified_sha256=selected.sha256,
         canary_x=canary_x,
         canary_y=canary_y,
         drift_reference=drift_reference_from(splits.x_train, splits.y_train),

@@ -28,7 +28,19 @@ def run(params: str = "params.yaml") -> None:
         )
     with atomic_dir(BUILD.search_dir) as out:
         summary = write_search_outputs(result, evaluator, out)
-    print(
+    print(search_line(summary))
+
+
+def search_line(summary: dict) -> str:
+    """The search's last log line: what was done, and what was not (failures, an exhausted budget)."""
+    line = (
         f"search ({summary['strategy']}): {summary['space_size']} candidates, {summary['evaluated']} evaluated, "
         f"{summary['trained']} trained, {summary['memo_hits']} memo hits"
     )
+    failed = {cid for failures in summary["failed_per_target"].values() for cid in failures}
+    if failed:
+        line += f"; {len(failed)} failed (see `edgeforge report`)"
+    if summary["budget_exhausted"]:
+        never = max(summary["unevaluated_per_target"].values(), default=0)
+        line += f"; budget exhausted: up to {never} combinations per target never evaluated"
+    return line

@@ -37,6 +37,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         artifact=chosen.artifact,
         sha256=chosen.sha256,
         tflite_artifact=chosen.tflite_artifact,
+        trained_key=chosen.trained_key,
     ))
     print(f"{target}: selected {chosen.id} ({result.objective})")
 

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import flatbuffers
@@ -6,17 +5,10 @@ import pytest
 
 from edgeforge.cost.graph import read_graph
 from edgeforge.errors import ModelFileError
+from tests.conftest import MLPERF_TINY
 
-# The MLPerf Tiny reference models live in the workspace's shared/ folder, beside the repository.
-MLPERF_TINY = Path(
-    os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", Path(__file__).resolve().parents[3].parent / "shared/external/mlperf_tiny")
-)
 KWS_INT8 = MLPERF_TINY / "kws_ref_model.tflite"
 
-needs_mlperf = pytest.mark.skipif(not KWS_INT8.is_file(), reason=f"MLPerf Tiny models not found in {MLPERF_TINY}")
-
-
-@needs_mlperf
 def test_read_graph_reads_kws_ds_cnn_in_execution_order():
     graph = read_graph(KWS_INT8)
 
@@ -32,7 +24,6 @@ def test_read_graph_reads_kws_ds_cnn_in_execution_order():
     assert graph.operators[1].options["depth_multiplier"] == 1
 
 
-@needs_mlperf
 def test_read_graph_describes_tensors():
     graph = read_graph(KWS_INT8)
     model_input = graph.tensors[graph.inputs[0]]
@@ -47,7 +38,6 @@ def test_read_graph_describes_tensors():
     assert (bias.dtype, bias.size_bytes) == ("int32", 64 * 4)
 
 
-@needs_mlperf
 def test_read_graph_accepts_bytes_as_well_as_paths():
     from_bytes = read_graph(KWS_INT8.read_bytes())
 
@@ -70,7 +60,6 @@ def test_read_graph_raises_model_file_error_when_not_a_tflite_file(tmp_path):
         read_graph(onnx_like)
 
 
-@needs_mlperf
 def test_read_graph_raises_model_file_error_when_truncated(tmp_path):
     cut = tmp_path / "cut.tflite"
     data = KWS_INT8.read_bytes()

@@ -7,13 +7,10 @@ import pytest
 
 from edgeforge.cost.graph import read_graph
 from edgeforge.cost.macs import op_costs, total_macs, total_params
+from tests.conftest import MLPERF_TINY
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tf_keras, before TensorFlow is first imported
 
-# The MLPerf Tiny reference models live in the workspace's shared/ folder, beside the repository.
-MLPERF_TINY = Path(
-    os.environ.get("EDGEFORGE_MLPERF_TINY_DIR", Path(__file__).resolve().parents[3].parent / "shared/external/mlperf_tiny")
-)
 
 
 def _convert(model, mode: str = "float32") -> bytes:
@@ -164,8 +161,6 @@ PUBLISHED_MACS = {
 @pytest.mark.parametrize("name", sorted(PUBLISHED_MACS))
 def test_total_macs_match_mlperf_tiny_published_figures(name):
     path = MLPERF_TINY / name
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
     macs = total_macs(read_graph(path))
 
     print(f"{name}: {macs:,} MACs (published {PUBLISHED_MACS[name]:,.0f})")

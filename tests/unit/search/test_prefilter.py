@@ -73,3 +73,56 @@ def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_pat
             assert not fits or candidate in prefilter.kept[name], (candidate.id, name)
             compared += 1
     assert compared >= 48
+
+
+@pytest.mark.slow
+def test_every_preset_and_runtime_composes_and_prefilters_with_the_default_modes(tmp_path):
+    """A target for every device preset x runtime, added to the default spec: each gets the modes
+    its runtime and device both run, and the pre-filter prices every kept combination."""
+    from edgeforge.models import build_model
+    from edgeforge.runtimes import RUNTIMES
+    from edgeforge.search.candidates import enumerate_space
+    from edgeforge.search.evaluator import Evaluator
+    from edgeforge.search.memo import Memo
+    from edgeforge.search.prefilter import run_prefilter
+    from edgeforge.search.session import targets_for
+    from edgeforge.spec.compose import compose_spec
+    from edgeforge.spec.presets import load_presets
+    from tests.conftest import REPO
+
+    overrides = []
+    for device in load_presets(REPO / "specs"):
+        for runtime in device.runtimes:
+            name = f"{device.name}_{runtime}".replace("-", "_")
+            formats = [fmt for fmt in RUNTIMES[runtime].formats][:1]
+            overrides += [
+                f"+device@targets.{name}.device={device.name}",
+                f"+targets.{name}.runtime={runtime}",
+                f"+targets.{name}.formats=[{','.join(formats)}]",
+            ]
+    spec, _ = compose_spec(REPO / "specs", overrides)
+    assert len(spec.targets) >= 20
+    for name, target in spec.targets.items():
+        modes = spec.modes_for(name)
+        assert modes, name
+        assert all(target.device.runs_mode(target.runtime, mode) for mode in modes)
+    model = build_model(spec.model.name, digits().input_shape, digits().num_classes)
+    evaluator = Evaluator(spec, digits(), model, Memo(tmp_path / "memo"))
+    space = enumerate_space(spec.search.space)
+    prefilter = run_prefilter(evaluator, space, lambda c: targets_for(spec, c))
+    for name in spec.targets:
+        for candidate in space:
+            if candidate.quantization in spec.modes_for(name):
+                assert name in prefilter.predictions[candidate.id]
+                assert prefilter.predictions[candidate.id][name]["latency_ms"] > 0
+
+
+def test_a_tensorrt_target_leaves_out_the_modes_its_device_has_no_kernels_for():
+    from edgeforge.spec.compose import compose_spec
+    from tests.conftest import REPO
+
+    spec, _ = compose_spec(REPO / "specs", [
+        "+device@targets.gpu.device=jetson_orin_nano", "+targets.gpu.runtime=tensorrt", "+targets.gpu.formats=[tensorrt]",
+        "search.space.quantization=[float32,float16,int8,int16x8]",
+    ])
+    assert spec.modes_for("gpu") == ["float32", "float16", "int8"]

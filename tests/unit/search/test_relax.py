@@ -1,3 +1,5 @@
+import pytest
+
 from edgeforge.search.relax import Relaxation, describe_relaxations, relaxations
 from edgeforge.search.select import explain_infeasible
 from tests.unit.search.conftest import make_target_result
@@ -51,3 +53,16 @@ def test_a_target_the_budget_left_unevaluated_says_so():
         "target 'mcu': the search stopped before evaluating any of the 1 combinations that may fit it "
         "(w0.5-s0-c0-int8); raise search.budget.max_trainings or use search.strategy: exhaustive"
     )
+
+
+def test_a_feasible_probe_is_never_selected(target_result):
+    from edgeforge.errors import ConstraintsUnmetError
+    from edgeforge.search.select import select_candidate
+
+    result = target_result({"latency_ms": 2.5}, {"probe": {"latency_ms": 1.0}, "full": {"latency_ms": 2.0}})
+    probe, full = result.candidates
+    result = result.model_copy(update={"candidates": [probe.model_copy(update={"probe": True}), full]})
+    assert select_candidate(result).id == "full"
+    only_probe = result.model_copy(update={"candidates": [result.candidates[0]]})
+    with pytest.raises(ConstraintsUnmetError, match="only short probes"):
+        select_candidate(only_probe)

@@ -183,3 +183,18 @@ def test_package_says_to_run_export_when_nothing_was_exported(tmp_project):
     with pytest.raises(BuildError, match=r"exports\.json: missing; run `dvc repro export`"):
         package.run("mcu")
     assert not (tmp_project / BUILD.bundle_dir("mcu")).exists()
+
+
+def test_search_line_says_what_failed_and_that_the_budget_ran_out():
+    from edgeforge.stages.search import search_line
+
+    summary = {
+        "strategy": "multi_fidelity", "space_size": 48, "evaluated": 30, "trained": 9, "memo_hits": 4,
+        "failed_per_target": {"mcu": {"w1-s0-c0-qat-int8": "TF-MOT cannot wrap Conv1D"}, "sbc": {}},
+        "budget_exhausted": True, "unevaluated_per_target": {"mcu": 18, "sbc": 12},
+    }
+    line = search_line(summary)
+    assert line.startswith("search (multi_fidelity): 48 candidates, 30 evaluated, 9 trained, 4 memo hits")
+    assert "1 failed" in line and "budget exhausted: up to 18 combinations per target never evaluated" in line
+    quiet = {**summary, "failed_per_target": {"mcu": {}}, "budget_exhausted": False}
+    assert "failed" not in search_line(quiet) and "budget" not in search_line(quiet)
