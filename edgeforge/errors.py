@@ -4,6 +4,7 @@
     ├── UserError                  exit 2: the user can fix it (bad spec, bad path, bad name)
     │   ├── SpecError              a spec value is wrong; carries every problem found
     │   ├── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
+    │   ├── DataError              the data at dataset.path is missing, unreadable or unusable
     │   └── KeysError              signing keys missing, unreadable or not the trusted ones
     ├── BuildError                 a stage could not produce its outputs
     │   ├── ConstraintsUnmetError  no candidate meets a target's constraints
@@ -41,6 +42,11 @@ class SpecError(UserError):
 
 class ModelFileError(UserError):
     pass
+
+
+class DataError(UserError):
+    """The data set cannot be used as configured; the message names the spec file, the dataset key,
+    the data file and the fix (`edgeforge validate` and the `prepare` stage raise it)."""
 
 
 class KeysError(UserError):

@@ -6,9 +6,11 @@ here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs
     build/search/summary.json, targets/<T>.json,    search
                  models/<candidate>.<suffix>
     build/memo/                                     search (persistent; EDGEFORGE_MEMO_DIR moves it)
-    build/targets/<T>/selected.json, pareto.*       select@T
+    build/targets/<T>/selected.json, pareto.*,      select@T
+                      candidates.json               (candidates.json: the `dvc plots` data)
     build/targets/<T>/export/                       export@T (exports.json, parity.json, the files)
     build/targets/<T>/bundle/                       package@T
+    build/report.html, metrics.json                 report (metrics.json: `dvc exp show`'s columns)
 """
 
 from __future__ import annotations
@@ -79,6 +81,10 @@ class Layout:
     def pareto_png(self, target: str) -> Path:
         return self.target_dir(target) / "pareto.png"
 
+    def candidates_json(self, target: str) -> Path:
+        """One row per measured candidate: what `dvc plots show` draws as the Pareto plot."""
+        return self.target_dir(target) / "candidates.json"
+
     def export_dir(self, target: str) -> Path:
         return self.target_dir(target) / "export"
 
@@ -90,6 +96,19 @@ class Layout:
 
     def bundle_dir(self, target: str) -> Path:
         return self.target_dir(target) / "bundle"
+
+    def manifest(self, target: str) -> Path:
+        return self.bundle_dir(target) / "manifest.json"
+
+    # report
+    @property
+    def report_html(self) -> Path:
+        return self.build / "report.html"
+
+    @property
+    def metrics(self) -> Path:
+        """A few headline figures per target: the columns `dvc exp show` lists."""
+        return self.build / "metrics.json"
 
 
 BUILD = Layout()

@@ -11,7 +11,11 @@ from edgeforge.errors import UserError
 from edgeforge.spec.compose import compose, validate, write_params
 from edgeforge.templates import project_template
 
-GITIGNORE = "/build/\n__pycache__/\n/outputs/\n/multirun/\n"
+# build/ holds the memo too; .edgeforge-memo/ is where docs/sweeps.md puts a memo shared by experiments.
+GITIGNORE = "/build/\n/.edgeforge-memo/\n__pycache__/\n/outputs/\n/multirun/\n"
+FIRST_COMMIT = "edgeforge init"
+# A fixed identity for the scaffold's first commit when the user has none configured (CI, containers).
+COMMIT_IDENTITY = ("-c", "user.name=edgeforge", "-c", "user.email=edgeforge@localhost")
 
 
 def init_project(directory: str | Path, *, git: bool = True) -> Path:
@@ -31,7 +35,16 @@ def init_project(directory: str | Path, *, git: bool = True) -> Path:
         _run(["git", "init", "-q"], root)
     _run([sys.executable, "-m", "dvc", "init", "-q"] + ([] if git else ["--no-scm"]), root)
     enable_dvc_hydra(root)
+    if git:  # `dvc exp run --queue` needs a commit to base experiments on
+        _run(["git", "add", "-A"], root)
+        _run(["git", *_identity(root), "commit", "-q", "-m", FIRST_COMMIT], root)
     return root
+
+
+def _identity(root: Path) -> tuple[str, ...]:
+    """The user's git identity if they have one, else edgeforge's (so the first commit never fails)."""
+    configured = subprocess.run(["git", "config", "user.email"], cwd=root, capture_output=True, text=True)
+    return () if configured.stdout.strip() else COMMIT_IDENTITY
 
 
 def enable_dvc_hydra(root: Path) -> None:

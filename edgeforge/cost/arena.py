@@ -184,23 +184,43 @@ def estimate_arena_bytes(graph: Graph) -> int:
 
 def estimate_arena(graph: Graph) -> ArenaUsage:
     """The greedy memory plan replayed in Python, plus the allocator's persistent tail."""
-    buffers = _planned_buffers(graph)
+    buffers = planned_buffers(graph)
     return ArenaUsage(
         planned_bytes=plan_greedy(buffers),
         persistent_bytes=_persistent_bytes(graph, scratch_count=sum(b.is_scratch for b in buffers)),
     )
 
 
+def live_bytes_per_op(graph: Graph) -> list[int]:
+    """Bytes of planned buffers alive while each operator runs, in execution order: the arena over
+    time. The greedy plan's peak (`estimate_arena().planned_bytes`) is at least their maximum; it
+    is more when the buffers alive together do not pack without gaps."""
+    buffers = planned_buffers(graph)
+    return [
+        sum(b.size_bytes for b in buffers if b.first_used <= op.index + 1 <= b.last_used) for op in graph.operators
+    ]
+
+
 @dataclass(frozen=True)
 class PlannedBuffer:
     size_bytes: int  # already aligned up to ARENA_ALIGNMENT
-    first_used: int  # allocation scopes: 0 = graph inputs, op i runs in scope i + 1
+    first_used: int  # allocation scopes: 0 = graph inputs, the op run k-th (from 0) is in scope k + 1
     last_used: int
     is_scratch: bool = False
+    tensor: int | None = None  # the tensor's index; None for a kernel's scratch buffer
+
+    def overlaps_in_time(self, other: PlannedBuffer) -> bool:
+        return self.first_used <= other.last_used and other.first_used <= self.last_used
 
 
 def plan_greedy(buffers: list[PlannedBuffer]) -> int:
-    """Peak offset of GreedyMemoryPlanner's layout (greedy_memory_planner.cc), in bytes.
+    """Peak offset of GreedyMemoryPlanner's layout (greedy_memory_planner.cc), in bytes."""
+    offsets = greedy_offsets(buffers)
+    return max((offset + b.size_bytes for offset, b in zip(offsets, buffers)), default=0)
+
+
+def greedy_offsets(buffers: list[PlannedBuffer]) -> list[int]:
+    """Offsets GreedyMemoryPlanner gives `buffers` (greedy_memory_planner.cc), in their order.
 
     Biggest buffers are placed first, each at the lowest offset whose gap fits it among the
     buffers alive at the same time. The planner fills its sort array from the back and sorts
@@ -208,47 +228,72 @@ def plan_greedy(buffers: list[PlannedBuffer]) -> int:
     """
     order = sorted(reversed(range(len(buffers))), key=lambda i: -buffers[i].size_bytes)
     placed: list[tuple[int, PlannedBuffer]] = []  # (offset, buffer), kept sorted by offset
+    offsets = [0] * len(buffers)
     for i in order:
         wanted = buffers[i]
         offset = 0
         for other_offset, other in placed:
-            if other.first_used > wanted.last_used or wanted.first_used > other.last_used:
-                continue  # not alive at the same time
+            if not other.overlaps_in_time(wanted):
+                continue
             if other_offset - offset >= wanted.size_bytes:
                 break  # the gap before this live buffer fits
             offset = max(offset, other_offset + other.size_bytes)
         # insert after every buffer at the same or a lower offset, as the planner's list does
         position = next((k for k, (o, _) in enumerate(placed) if o > offset), len(placed))
         placed.insert(position, (offset, wanted))
-    return max((offset + b.size_bytes for offset, b in placed), default=0)
+        offsets[i] = offset
+    return offsets
 
 
-def _planned_buffers(graph: Graph) -> list[PlannedBuffer]:
-    """Buffers in the order micro_allocation_info.cc adds them: tensors, then scratch buffers."""
+def planned_buffers(graph: Graph, order: list[int] | None = None) -> list[PlannedBuffer]:
+    """Buffers in the order micro_allocation_info.cc adds them: tensors, then scratch buffers.
+
+    `order` runs the operators in another order (indices into `graph.operators`, as an offline
+    memory plan may reorder them); by default they run as stored.
+    """
+    sequence = [graph.operators[i] for i in order] if order is not None else list(graph.operators)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for index in (*graph.inputs, *graph.outputs):
+    for index in graph.inputs:
         first[index] = last[index] = 0
     scratch: list[PlannedBuffer] = []
-    for op in graph.operators:
-        scope = op.index + 1
+    for position, op in enumerate(sequence):
+        scope = position + 1
         for index in op.outputs:
-            first[index] = last[index] = scope
+            first.setdefault(index, scope)
+            last[index] = scope
         for index in op.inputs:
             if index >= 0:
                 last[index] = scope
-        scratch += [PlannedBuffer(_align(n), scope, scope, is_scratch=True) for n in _scratch_bytes(graph, op)]
+        scratch += [PlannedBuffer(_align(n), scope, scope, is_scratch=True) for n in scratch_buffer_bytes(graph, op)]
     for index in graph.outputs:  # model outputs must survive the whole invocation
-        last[index] = len(graph.operators)
+        first.setdefault(index, len(sequence))
+        last[index] = len(sequence)
     tensors = [
-        PlannedBuffer(_align(t.size_bytes), first.get(t.index, -1), last.get(t.index, -1))
+        PlannedBuffer(_align(t.size_bytes), first.get(t.index, -1), last.get(t.index, -1), tensor=t.index)
         for t in graph.tensors
         if not t.is_constant and not t.is_variable and t.size_bytes > 0
     ]
     return tensors + scratch
 
 
-def _scratch_bytes(graph: Graph, op: Operator) -> list[int]:
+def live_peak_bytes(buffers: list[PlannedBuffer]) -> int:
+    """The most bytes alive in any one allocation scope: no layout of `buffers` can be smaller."""
+    if not buffers:
+        return 0
+    scopes = max(b.last_used for b in buffers) + 1
+    live = [0] * (scopes + 1)
+    for b in buffers:
+        live[max(b.first_used, 0)] += b.size_bytes
+        live[b.last_used + 1] -= b.size_bytes
+    peak = running = 0
+    for delta in live:
+        running += delta
+        peak = max(peak, running)
+    return peak
+
+
+def scratch_buffer_bytes(graph: Graph, op: Operator) -> list[int]:
     """Scratch buffers the reference kernel requests in Prepare()."""
     output = graph.tensors[op.outputs[0]] if op.outputs else None
     if op.type == "TRANSPOSE_CONV" and output is not None:

@@ -1,14 +1,20 @@
-"""Gather a build's results from build/ into one report dict (what `edgeforge report --json` prints)."""
+"""Gather a build's results from build/ into one report dict (what `edgeforge report --json` prints).
+
+A partial build (a stage failed or has not run) still gives a report: each target lists what is
+missing and the stage that makes it, under `missing`; only a build without search results at all
+is an error.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
-from edgeforge.errors import UserError
+from edgeforge.errors import EdgeforgeError, UserError
 from edgeforge.layout import BUILD, Layout
-from edgeforge.outputs import Exports, Selection, TargetSearch, read_output
+from edgeforge.outputs import Exports, Manifest, Selection, TargetSearch, read_output
 
 
 def _read(path: Path):
@@ -20,50 +26,24 @@ def _read_typed(model, path: Path):
 
 
 def build_report(root: str | Path = ".") -> dict:
-    from edgeforge.search.relax import relaxations
-    from edgeforge.search.select import explain_infeasible
-
-    layout = Layout(Path(root))
-    spec = _load_spec(Path(root) / "params.yaml")
+    root = Path(root)
+    layout = Layout(root)
+    spec = _load_spec(root / "params.yaml")
     summary = _read(layout.search_summary)
     if summary is None:
         raise UserError(f"{layout.search_summary}: no build results here; run `dvc repro` first")
+    names = sorted(path.stem for path in layout.search_target("*").parent.glob("*.json"))
+    missing = [
+        f"target '{name}': no search results ({BUILD.search_target(name).as_posix()}); run `dvc repro search`"
+        for name in (spec.targets if spec else ()) if name not in names
+    ]
     targets: dict[str, dict] = {}
     candidates: dict[str, dict] = {}
     parity: dict[str, dict] = {}
-    for path in sorted(layout.search_target("*").parent.glob("*.json")):
-        result = read_output(TargetSearch, path)
-        name = result.target
-        selected = _read_typed(Selection, layout.selected(name))
-        exports = _read_typed(Exports, layout.exports(name))
+    for name in names:
+        result = read_output(TargetSearch, layout.search_target(name))
+        targets[name] = _target_entry(root, result, spec, summary)
         parity[name] = _read(layout.parity(name)) or {}
-        entry = {
-            "device": result.device,
-            "runtime": result.runtime,
-            "objective": result.objective,
-            "feasible": selected is not None,
-            "candidate": selected.candidate.model_dump() if selected else None,
-            "metrics": selected.metrics if selected else None,
-            "constraints": {key: c.model_dump() for key, c in selected.constraints.items()} if selected else {
-                key: {"limit": limit, "value": None, "ok": False} for key, limit in result.constraints.items()
-            },
-            "artifacts": {fmt: _one_path(paths) for fmt, paths in exports.formats.items()} if exports else {},
-            "base_accuracy": result.base_accuracy,
-        }
-        pareto = _read(layout.pareto_json(name))
-        if pareto is not None:
-            entry["pareto"] = {
-                "json": BUILD.pareto_json(name).as_posix(),
-                "png": BUILD.pareto_png(name).as_posix(),
-                "binding": pareto["binding"]["constraint"],
-                "fronts": pareto["fronts"],
-            }
-        if selected is None:
-            entry["explanation"] = explain_infeasible(result)
-            entry["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
-        else:
-            entry["ops"] = _op_breakdown(Path(root), selected, spec)
-        targets[name] = entry
         for candidate in result.candidates:
             record = candidates.setdefault(candidate.id, {
                 "id": candidate.id, "config": candidate.config, "metrics": candidate.metrics,
@@ -73,17 +53,104 @@ def build_report(root: str | Path = ".") -> dict:
             record["by_target"][name] = {"metrics": candidate.metrics, "feasible": candidate.feasible}
     summary.setdefault("strategy", "exhaustive")
     summary.setdefault("pruned_analytically", 0)
+    summary["failed"] = len({c["id"] for c in candidates.values() if c["failure"]})
+    summary["budget"] = spec.search.budget.model_dump(mode="json") if spec else None
     return {
+        "project": spec.project.name if spec else None,
         "targets": targets,
         "search": summary,
         "parity": parity,
         "candidates": sorted(candidates.values(), key=lambda c: c["id"]),
+        "missing": missing,
     }
+
+
+def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict:
+    from edgeforge.report.candidates import candidate_rows
+    from edgeforge.search.relax import relaxations
+    from edgeforge.search.select import explain_infeasible
+
+    layout, name = Layout(root), result.target
+    selected = _read_typed(Selection, layout.selected(name))
+    exports = _read_typed(Exports, layout.exports(name))
+    missing: list[str] = []
+    entry = {
+        "device": result.device,
+        "runtime": result.runtime,
+        "objective": result.objective,
+        "feasible": selected is not None,
+        "candidate": selected.candidate.model_dump() if selected else None,
+        "metrics": selected.metrics if selected else None,
+        "constraints": {key: c.model_dump() for key, c in selected.constraints.items()} if selected else {
+            key: {"limit": limit, "value": None, "ok": False} for key, limit in result.constraints.items()
+        },
+        "artifacts": {fmt: _one_path(paths) for fmt, paths in exports.formats.items()} if exports else {},
+        "base_accuracy": result.base_accuracy,
+        "pareto": _pareto(layout, result, selected),
+        "ops": None,
+    }
+    entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary)
+    if selected is None:
+        if result.selectable():
+            missing.append(_missing(BUILD.selected(name), f"select@{name}"))
+        else:
+            entry["explanation"] = explain_infeasible(result)
+            entry["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
+    else:
+        layers, problem = _layers(root, selected, spec)
+        if layers:
+            entry["ops"], entry["arena"] = layers["ops"], layers["arena"]
+        elif problem:
+            missing.append(problem)
+        if exports is None:
+            missing.append(_missing(BUILD.exports(name), f"export@{name}"))
+        elif not layout.parity(name).is_file():
+            missing.append(_missing(BUILD.parity(name), f"export@{name}"))
+        manifest = _read_typed(Manifest, layout.manifest(name)) if exports else None
+        if exports is not None and manifest is None:
+            missing.append(_missing(BUILD.manifest(name), f"package@{name}"))
+        entry["files"] = {
+            "exports": _export_files(root, exports),
+            "bundle": [{"name": n, "bytes": f["bytes"], "sha256": f["sha256"]} for n, f in sorted(manifest.files.items())]
+            if manifest else [],
+        }
+    entry["missing"] = missing
+    return entry
+
+
+def _missing(path: Path | str, stage: str) -> str:
+    """`path` relative to the project, as the user would type it."""
+    return f"{Path(path).as_posix()} is missing: run `dvc repro {stage}` (or see why it failed)"
+
+
+def _pareto(layout: Layout, result: TargetSearch, selected: Selection | None) -> dict | None:
+    """pareto.json as select@T wrote it, or the same fronts computed here when it has not run."""
+    from edgeforge.search.pareto import target_fronts
+
+    name = result.target
+    fronts = _read(layout.pareto_json(name))
+    if fronts is not None:
+        return {**fronts, "json": BUILD.pareto_json(name).as_posix(), "png": BUILD.pareto_png(name).as_posix()}
+    if not result.measured():
+        return None
+    return {**target_fronts(result, selected.candidate.id if selected else None), "json": None, "png": None}
 
 
 def _one_path(paths: list[str]) -> str:
     """A format's artifact: its file, or the folder holding its files (tflm_c: .h + .cc)."""
     return paths[0] if len(paths) == 1 else os.path.commonpath(paths)
+
+
+def _export_files(root: Path, exports: Exports | None) -> list[dict]:
+    files = []
+    for fmt, paths in sorted((exports.formats if exports else {}).items()):
+        for path in sorted(paths):
+            data = (root / path).read_bytes() if (root / path).is_file() else None
+            files.append({
+                "format": fmt, "path": path, "bytes": len(data) if data is not None else None,
+                "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
+            })
+    return files
 
 
 def _load_spec(path: Path):
@@ -92,17 +159,17 @@ def _load_spec(path: Path):
     return load_params(path) if path.is_file() else None
 
 
-def _op_breakdown(root: Path, selected: Selection, spec) -> list[dict] | None:
-    """Per-operator costs of the chosen model on its device (same functions as the search)."""
-    import warnings
-
-    from edgeforge.cost.profile import profile_model
+def _layers(root: Path, selected: Selection, spec) -> tuple[dict | None, str | None]:
+    """Per-operator costs and the arena over time of the chosen model, or why they are unavailable."""
+    from edgeforge.report.layers import chosen_model_layers
 
     model = root / selected.tflite_artifact
-    if spec is None or selected.target not in spec.targets or not model.is_file():
-        return None
+    if spec is None or selected.target not in spec.targets:
+        return None, None  # a report without params.yaml: nothing says which device to cost it on
+    if not model.is_file():
+        return None, _missing(selected.tflite_artifact, "search")
     target = spec.targets[selected.target]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the search already reported unknown ops
-        profile = profile_model(model, target.device, target.runtime)
-    return profile["ops"]
+    try:
+        return chosen_model_layers(model, target.device, target.runtime), None
+    except EdgeforgeError as error:
+        return None, f"per-layer costs of {selected.candidate.id} unavailable: {error}"

@@ -135,7 +135,9 @@ class EthosUExporter(Exporter):
 
         device = context.target.device
         if NAME not in device.runtimes:
-            raise ExportError(f"format ethos_u needs a device with the {NAME} runtime; {device.name} has {', '.join(device.runtimes)}")
+            raise ExportError(
+                f"format ethos_u needs a device with the {NAME} runtime; {device.name} has {', '.join(device.runtimes)}"
+            )
         runtime = EthosU()
         reason = runtime.unsupported_reason(context.model_bytes)
         if reason:
@@ -408,7 +410,8 @@ def npu_costs(model_bytes: bytes, compiled: VelaCompilation, device: Any, settin
             latency_ms = predict_op_latency_ms(cost.type, cost.dtype, cost.macs, cost.output_elements, device, CPU_RUNTIME)
             row.update(latency_ms=round(latency_ms, 6), target="cpu")
             why = compiled.cpu_reasons.get(output_name[cost.index])
-            cpu_ops.append({"index": cost.index, "type": cost.type, "latency_ms": row["latency_ms"], **({"reason": why} if why else {})})
+            fallback = {"index": cost.index, "type": cost.type, "latency_ms": row["latency_ms"]}
+            cpu_ops.append({**fallback, "reason": why} if why else fallback)
         else:
             op_cycles = cycles.get(cost.index, 0)
             row.update(latency_ms=round(op_cycles / npu_hz * 1e3, 6), target="npu", npu_cycles=op_cycles)
@@ -485,7 +488,9 @@ def _number(row: dict[str, str], key: str, default: float | None = None) -> floa
     except ValueError:
         if default is not None:
             return default
-        raise BuildError(f"Vela's report has no number '{key}' (got {value!r}); is ethos-u-vela {_vela_version()} supported?") from None
+        raise BuildError(
+            f"Vela's report has no number '{key}' (got {value!r}); is ethos-u-vela {_vela_version()} supported?"
+        ) from None
 
 
 def _resolver_op_types(vela_graph) -> list[str]:

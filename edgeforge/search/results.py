@@ -77,6 +77,12 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "failed_per_target": {name: {cid: e.failure for cid, e in sorted(evaluations.items()) if e.failure}
                               for name, evaluations in sorted(result.per_target.items())},
         "train_epochs": stats.train_epochs,
+        # candidates whose trained model this run trained; the others' came from the memo (the report says which)
+        "trained_per_target": {
+            name: sorted(cid for cid, e in evaluations.items()
+                         if f"{e.candidate.training.id}@{evaluator.fidelity(e.epochs)}" in stats.train_epochs)
+            for name, evaluations in sorted(result.per_target.items())
+        },
         "base_accuracy": result.base_accuracy,
     }
     write_json(out / "summary.json", summary)

@@ -25,19 +25,105 @@ class Project(StrictModel):
     seed: int = Field(0, description="seed for data split, weight init and training")
 
 
-class Dataset(StrictModel):
-    name: Literal["digits", "npz", "csv"] = Field(
-        description="digits (built into scikit-learn) | npz (arrays x, y) | csv (features + label column)"
+DatasetKind = Literal["digits", "npz", "csv", "image_dir", "audio_dir"]
+# The keys that only some kinds read: setting one for another kind is a mistake worth naming.
+_KIND_KEYS = {
+    "label_column": ("csv",),
+    "window": ("csv",),
+    "stride": ("csv",),
+    "image_size": ("image_dir",),
+    "color": ("image_dir",),
+    "augment_copies": ("image_dir",),
+    "frontend": ("audio_dir",),
+}
+_PATH_SUFFIX = {"npz": ".npz", "csv": ".csv"}
+_FILE_SUFFIXES = (".npz", ".csv", ".yaml", ".yml", ".zip", ".wav", ".png", ".jpg")
+
+
+class AudioFrontend(StrictModel):
+    """How a clip becomes features: framed, windowed (Hann), DFT magnitude, mel filterbank, log,
+    and for mfcc a DCT. The device computes the same: the bundle ships it as frontend.tflite and
+    its parameters in preprocessing.json (docs/data.md)."""
+
+    features: Literal["log_mel", "mfcc"] = Field("log_mel", description="log-mel energies, or their MFCCs")
+    sample_rate_hz: PositiveInt = Field(16000, description="sample rate every wav file must have")
+    clip_ms: PositiveInt = Field(1000, description="clip length: shorter clips are zero-padded, longer cut")
+    window_ms: PositiveFloat = Field(30.0, description="analysis window (frame) length, ms")
+    stride_ms: PositiveFloat = Field(20.0, description="step between frames, ms")
+    mel_bins: PositiveInt = Field(40, description="mel filterbank channels")
+    mfcc_count: PositiveInt = Field(10, description="mfcc only: cepstral coefficients kept (at most mel_bins)")
+    lower_hz: float = Field(20.0, ge=0, description="lowest frequency of the mel filterbank, Hz")
+    upper_hz: PositiveFloat = Field(4000.0, description="highest frequency of the mel filterbank, Hz (at most half the sample rate)")
+    background_volume: float = Field(
+        0.1, ge=0, le=1, description="training clips only: peak gain of _background_noise_ mixed in, when that folder exists"
     )
-    path: str | None = Field(None, description="data file for npz/csv, relative to the project root")
-    label_column: str = Field("label", description="csv only: the column holding the class label")
+    background_fraction: float = Field(0.8, ge=0, le=1, description="share of training clips that get background noise")
+
+    @model_validator(mode="after")
+    def _check_frequencies(self) -> AudioFrontend:
+        if self.upper_hz > self.sample_rate_hz / 2:
+            raise ValueError(f"upper_hz {self.upper_hz:g} is above the Nyquist frequency; use at most {self.sample_rate_hz / 2:g}")
+        if self.lower_hz >= self.upper_hz:
+            raise ValueError(f"lower_hz {self.lower_hz:g} must be below upper_hz {self.upper_hz:g}")
+        if self.mfcc_count > self.mel_bins:
+            raise ValueError(f"mfcc_count {self.mfcc_count} exceeds mel_bins {self.mel_bins}; use at most {self.mel_bins}")
+        if self.stride_ms > self.window_ms:
+            raise ValueError(f"stride_ms {self.stride_ms:g} exceeds window_ms {self.window_ms:g}: samples between frames would be skipped")
+        if self.window_ms > self.clip_ms:
+            raise ValueError(f"window_ms {self.window_ms:g} is longer than the clip ({self.clip_ms} ms)")
+        return self
+
+
+class Dataset(StrictModel):
+    name: DatasetKind = Field(
+        description="digits (built into scikit-learn) | npz (arrays x, y) | csv (a table, or recordings cut into "
+        "windows) | image_dir (a folder per class) | audio_dir (wav folders per word, Speech Commands layout)"
+    )
+    path: str | None = Field(
+        None,
+        description="the data file or folder, relative to the project root; dvc.yaml's prepare stage depends on it, "
+        "so editing the data rebuilds. The built-in digits preset points it at itself",
+    )
+    label_column: str = Field("label", description="csv only: the column holding the class (integers or names)")
+    window: PositiveInt | None = Field(
+        None, description="csv only: samples per window; set it for recordings (rows are time steps) to get (N, window, channels)"
+    )
+    stride: PositiveInt | None = Field(None, description="csv only: samples between window starts (default: window)")
+    normalize: bool = Field(
+        False, description="standardize each channel (last axis) with the train split's mean and std; both ship in the bundle"
+    )
+    image_size: list[PositiveInt] = Field(
+        [32, 32], min_length=2, max_length=2, description="image_dir only: [height, width] every image is resized to"
+    )
+    color: Literal["grayscale", "rgb"] = Field("grayscale", description="image_dir only: 1 or 3 channels")
+    augment_copies: int = Field(
+        0, ge=0, le=16, description="image_dir only: seeded variants (shifted, brightness changed) of each training image to add"
+    )
+    frontend: AudioFrontend = Field(default_factory=AudioFrontend, description="audio_dir only: the feature frontend")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="held-out share for final accuracy")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="share of the rest used for early checks")
 
     @model_validator(mode="after")
     def _check_path(self) -> Dataset:
-        if self.name in ("npz", "csv") and not self.path:
-            raise ValueError(f"dataset '{self.name}' needs 'path' (the data file to load)")
+        if self.name == "digits":
+            return self
+        suffix = _PATH_SUFFIX.get(self.name)
+        if not self.path:
+            raise ValueError(f"dataset '{self.name}' needs 'path' (the data {'file' if suffix else 'folder'} to load)")
+        if self.name == "npz" and not self.path.endswith(".npz"):
+            raise ValueError(f"dataset 'npz' needs 'path' to an .npz file (arrays x and y), not '{self.path}'")
+        if self.name in ("image_dir", "audio_dir") and self.path.endswith(_FILE_SUFFIXES):
+            raise ValueError(f"dataset '{self.name}' needs 'path' to a folder (one subfolder per class), not '{self.path}'")
+        return self
+
+    @model_validator(mode="after")
+    def _check_kind_keys(self) -> Dataset:
+        for key in sorted(self.model_fields_set & set(_KIND_KEYS)):
+            kinds = _KIND_KEYS[key]
+            if self.name not in kinds:
+                raise ValueError(f"'{key}' applies to dataset {' or '.join(kinds)} only, not '{self.name}'; remove it")
+        if self.stride is not None and self.window is None:
+            raise ValueError("'stride' needs 'window' (samples per window) as well")
         return self
 
 

@@ -1,6 +1,7 @@
 """Stage `select@T`: the target's best feasible candidate → build/targets/T/selected.json, and
-its Pareto fronts → pareto.json and pareto.png beside it (written even when nothing is feasible,
-with the relaxations that would make the target feasible)."""
+its Pareto fronts → pareto.json and pareto.png beside it, and candidates.json, the rows `dvc plots`
+draws (written even when nothing is feasible, with the relaxations that would make the target
+feasible)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def run(target: str, params: str = "params.yaml") -> None:
 
 def write_pareto(result: TargetSearch, chosen_id: str | None, target: str) -> None:
     """pareto.json (fronts, points, and for an infeasible target its relaxations) and pareto.png."""
+    from edgeforge.report.plotdata import pareto_rows
     from edgeforge.search.pareto import plot_fronts, target_fronts
     from edgeforge.search.relax import relaxations
 
@@ -52,6 +54,7 @@ def write_pareto(result: TargetSearch, chosen_id: str | None, target: str) -> No
     if chosen_id is None:
         fronts["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
     write_json(BUILD.pareto_json(target), fronts)
+    write_json(BUILD.candidates_json(target), pareto_rows(fronts))  # what `dvc plots` draws
     png = BUILD.pareto_png(target)
     staging = png.with_name(f".{png.name}.tmp")
     plot_fronts(fronts, staging)

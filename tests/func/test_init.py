@@ -35,3 +35,21 @@ def test_dvc_hydra_composes_the_same_params(tmp_path):
 
     compose_and_dump(str(root / "dvc_params.yaml"), str(root / "specs"), None, "config", str(root), [])
     assert Path(root / "dvc_params.yaml").read_text() == expected
+
+
+def test_init_commits_so_experiments_can_be_queued_in_a_fresh_project(tmp_path):
+    root = tmp_path / "demo"
+    assert main(["init", str(root)]) == 0
+    git = lambda *args: subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert git("log", "--format=%s").strip() == "edgeforge init"
+    assert git("status", "--porcelain") == ""  # everything the scaffold wrote is committed
+    (root / ".edgeforge-memo" / "trained").mkdir(parents=True)
+    (root / ".edgeforge-memo" / "trained" / "entry").write_text("x")
+    assert git("status", "--porcelain") == ""  # a shared memo folder is ignored
+    queued = subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "run", "--queue", "-S", "targets.mcu.constraints.ram_kb=64"],
+        cwd=root, capture_output=True, text=True,
+    )
+    assert queued.returncode == 0, queued.stderr
+    status = subprocess.run([sys.executable, "-m", "dvc", "queue", "status"], cwd=root, capture_output=True, text=True)
+    assert "Queued" in status.stdout

@@ -1,0 +1,47 @@
+"""The chosen model layer by layer: per-operator costs, and the tensor arena over time.
+
+The per-operator figures are `edgeforge profile`'s (the search's own functions). The arena over
+time is the bytes of activation and scratch buffers alive while each operator runs, from the
+lifetimes TFLite Micro's greedy planner works with (`cost.arena.live_bytes_per_op`); the operator
+where that peaks is the one that sets the memory the plan needs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from edgeforge.spec.device import Device
+
+
+def chosen_model_layers(model: Path, device: Device, runtime: str) -> dict:
+    """{"ops": per-operator rows (with `live_bytes` and `peak`), "arena": the plan's figures}."""
+    from edgeforge.cost.arena import estimate_arena, live_bytes_per_op
+    from edgeforge.cost.graph import read_graph
+    from edgeforge.cost.profile import profile_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the search already reported unknown ops
+        profile = profile_model(model, device, runtime)
+    graph = read_graph(model)
+    live = live_bytes_per_op(graph)
+    peak = max(range(len(live)), key=lambda i: (live[i], -i), default=None)
+    timeline = [{"index": op.index, "type": op.type, "live_bytes": live[op.index]} for op in graph.operators]
+    ops = [dict(op) for op in profile["ops"]]
+    if len(ops) == len(graph.operators):  # a runtime that compiles ops away (Vela) reports its own list
+        for op in ops:
+            op["live_bytes"] = live[op["index"]]
+            op["peak"] = op["index"] == peak
+    planned = estimate_arena(graph)
+    return {
+        "ops": ops,
+        "arena": {
+            "timeline": timeline,
+            "peak_op": peak,
+            "peak_live_bytes": live[peak] if peak is not None else 0,
+            "planned_bytes": planned.planned_bytes,  # the greedy plan's head, replayed
+            "persistent_bytes": planned.persistent_bytes,
+            "arena_bytes": profile["arena_bytes"],  # what the runtime reports (measured for TFLM)
+            "arena_source": profile["arena_source"],
+        },
+    }

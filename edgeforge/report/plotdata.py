@@ -1,0 +1,40 @@
+"""The data of `dvc plots`: one flat row per measured candidate of a target (candidates.json).
+
+DVC draws a file of rows with a fixed x and y field, so every row carries its cost under the same
+name, `cost`, in the unit of the target's binding constraint (`cost_unit`, e.g. `flash_kb`), and
+its accuracy; `status` says chosen, front (Pareto-optimal), feasible or infeasible. `dvc plots
+diff` then overlays the rows of two revisions or experiments.
+"""
+
+from __future__ import annotations
+
+from edgeforge.outputs import CONSTRAINT_METRICS
+
+
+def pareto_rows(fronts: dict) -> list[dict]:
+    """Rows of a target's pareto.json content (`search.pareto.target_fronts`), sorted by cost."""
+    binding = fronts["binding"]
+    front = set(fronts["fronts"].get(binding["metric"], []))
+    rows = []
+    for point in fronts["points"]:
+        if point["id"] == fronts["chosen"]:
+            status = "chosen"
+        elif point["id"] in front:
+            status = "front"
+        else:
+            status = "feasible" if point["feasible"] else "infeasible"
+        rows.append({
+            "candidate": point["id"],
+            "accuracy": point["accuracy"],
+            "cost": _scaled(point.get(binding["metric"]), binding["scale"]),
+            "cost_unit": binding["constraint"],
+            "latency_ms": point.get("latency_ms"),
+            "ram_kb": _scaled(point.get("arena_bytes"), CONSTRAINT_METRICS["ram_kb"][1]),
+            "flash_kb": _scaled(point.get("flash_bytes"), CONSTRAINT_METRICS["flash_kb"][1]),
+            "status": status,
+        })
+    return sorted(rows, key=lambda row: (row["cost"] is None, row["cost"] or 0.0, row["candidate"]))
+
+
+def _scaled(value, scale: float):
+    return None if value is None else round(value * scale, 6)
