@@ -138,12 +138,23 @@ class Selection(Output):
     trained_key: str  # memo key of the trained model every other format is converted from
 
 
+class Fallback(Output):
+    """A candidate export passed over: the format that failed, and why."""
+
+    candidate: str
+    format: str
+    reason: str
+
+
 class Exports(Output):
-    """build/targets/<T>/export/exports.json: the files written per format."""
+    """build/targets/<T>/export/exports.json: the files written per format, and the candidate they
+    hold: the selected one, or the next selectable one when an export of a better one failed."""
 
     target: str
     candidate: str
     formats: dict[str, list[str]]
+    selection: Selection  # of the exported candidate (what the bundle ships and reports)
+    fallbacks: list[Fallback] = []
 
 
 class Manifest(Output):

@@ -65,6 +65,7 @@ def build_bundle(
     canary_y: np.ndarray,
     drift_reference: dict,
     verified_sha256: str | None = None,
+    primary_format: str | None = None,
 ) -> dict:
     """Write the bundle atomically to out_dir (replacing it) and return its manifest.
 
@@ -93,7 +94,7 @@ def build_bundle(
             "target": target,
             "device": device,
             "runtime": runtime,
-            "format": format_of(primary_file),
+            "format": primary_format or format_of(primary_file),
             "model_file": primary_file,
             "model_sha256": _tree_sha256(staging / primary_file),
             "candidate": {"id": candidate.get("id"), "config": candidate.get("config", {})},

@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import json
 
+from edgeforge.layout import BUILD
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser("report", help="per target: the chosen candidate, its metrics, constraints")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the report as JSON")
+    form.add_argument("--markdown", action="store_true", help="print the report as Markdown (a pull-request comment)")
+    form.add_argument(
+        "--html", nargs="?", const=BUILD.report_html.as_posix(), metavar="PATH",
+        help=f"write the report as one self-contained HTML page (default: {BUILD.report_html.as_posix()})",
+    )
     return parser
 
 
@@ -15,8 +23,18 @@ def run(args) -> int:
     report = build_report()
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
-        return 0
-    from edgeforge.report.text import print_report
+    elif args.markdown:
+        from edgeforge.report.markdown import render_markdown
 
-    print_report(report)
+        print(render_markdown(report), end="")
+    elif args.html:
+        from edgeforge.report.html import write_html
+
+        path = write_html(report, args.html)
+        missing = sum(len(target.get("missing", [])) for target in report["targets"].values()) + len(report["missing"])
+        print(f"wrote {path}" + (f" (incomplete build: {missing} missing, listed at its top)" if missing else ""))
+    else:
+        from edgeforge.report.text import print_report
+
+        print_report(report)
     return 0

@@ -113,17 +113,21 @@ def measure_arena(model: bytes | str | Path) -> ArenaUsage:
     reason = tflm_unsupported_reason(graph)
     if reason:
         raise BuildError(f"{graph.source}: TFLite Micro cannot run this model: {reason}")
-    # Generous: room for every activation four times over. Whole KiB keep the arena's end
-    # 16-aligned, so the tail (allocated down from the end) is laid out the same every run.
-    activation_bytes = sum(t.size_bytes for t in graph.tensors if not t.is_constant)
-    arena_size = _align(4 * activation_bytes + (1 << 20), 1024)
-    log, error = _allocation_report(data, arena_size)
+    log, error = _allocation_report(data, generous_arena_size(graph))
     if error is not None:
         raise BuildError(f"{graph.source}: TFLite Micro cannot run this model: {_first_reason(log, error)}")
     sizes = {part: int(n) for part, n in re.findall(r"Arena allocation (head|tail) (\d+) bytes", log)}
     if set(sizes) != {"head", "tail"}:
         raise BuildError(f"{graph.source}: TFLite Micro did not report its arena usage")
     return ArenaUsage(planned_bytes=sizes["head"], persistent_bytes=sizes["tail"])
+
+
+def generous_arena_size(graph: Graph) -> int:
+    """An arena any plan of `graph` fits in: room for every activation four times over, plus 1 MiB.
+    Whole KiB keep the arena's end 16-aligned, so the tail (allocated down from the end) is laid
+    out the same every run."""
+    activation_bytes = sum(t.size_bytes for t in graph.tensors if not t.is_constant)
+    return _align(4 * activation_bytes + (1 << 20), 1024)
 
 
 def tflm_unsupported_reason(graph: Graph) -> str | None:

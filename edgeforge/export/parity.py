@@ -78,25 +78,26 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
     return report
 
 
-def parity_problems(report: dict[str, dict]) -> list[str]:
+def parity_problems(report: dict[str, dict]) -> list[tuple[str, str]]:
+    """(format, what breaks parity) for every export beyond its tolerance."""
     problems = []
     for fmt, entry in report.items():
         check = entry.get("check")
         if not check:
             continue
         if check["metric"] == "top1_agreement" and entry["top1_agreement"] < check["min"]:
-            problems.append(
+            problems.append((fmt,
                 f"{fmt} agrees with {entry['reference']} on the top-1 class for {entry['top1_agreement']:.2%} of "
                 f"{entry['samples']} held-out samples (at least {check['min']:.1%} required; largest score "
                 f"difference {entry['max_abs_diff']:.4g})"
-            )
+            ))
         drop = entry.get("reference_accuracy", 0) - entry.get("accuracy", 0)
         if check["metric"] == "accuracy_drop" and drop > check["max"] + 1e-9:
-            problems.append(
+            problems.append((fmt,
                 f"{fmt} reaches accuracy {entry['accuracy']:.4f}, {drop * 100:.2f} points below "
                 f"{entry['reference']}'s {entry['reference_accuracy']:.4f} on {entry['samples']} held-out "
                 f"samples (at most {check['max'] * 100:g} allowed)"
-            )
+            ))
     return problems
 
 
@@ -105,6 +106,6 @@ def check_parity(report: dict[str, dict], target_name: str) -> None:
     problems = parity_problems(report)
     if problems:
         raise BuildError(
-            f"targets.{target_name}: exports do not match the selected model: " + "; ".join(problems)
+            f"targets.{target_name}: exports do not match the selected model: " + "; ".join(text for _, text in problems)
             + ". The converter changed the model; export another format or candidate, or report the converter bug"
         )

@@ -25,10 +25,11 @@ def _read_typed(model, path: Path):
     return read_output(model, path) if path.is_file() else None
 
 
-def build_report(root: str | Path = ".") -> dict:
+def build_report(root: str | Path = ".", params: str | Path | None = None) -> dict:
+    """The report of the build under `root`; `params` is its composed spec (default root/params.yaml)."""
     root = Path(root)
     layout = Layout(root)
-    spec = _load_spec(root / "params.yaml")
+    spec = _load_spec(Path(params) if params is not None else root / "params.yaml")
     summary = _read(layout.search_summary)
     if summary is None:
         raise UserError(f"{layout.search_summary}: no build results here; run `dvc repro` first")
@@ -71,8 +72,10 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
     from edgeforge.search.select import explain_infeasible
 
     layout, name = Layout(root), result.target
-    selected = _read_typed(Selection, layout.selected(name))
+    selection = _read_typed(Selection, layout.selected(name))
     exports = _read_typed(Exports, layout.exports(name))
+    # what ships: the selected candidate, or the next one when an export of it failed
+    selected = getattr(exports, "selection", None) or selection
     missing: list[str] = []
     entry = {
         "device": result.device,
@@ -89,6 +92,7 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         "pareto": _pareto(layout, result, selected),
         "ops": None,
     }
+    entry["fallbacks"] = [fallback.model_dump() for fallback in getattr(exports, "fallbacks", None) or []]
     entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary)
     if selected is None:
         if result.selectable():

@@ -1,78 +1,75 @@
-"""The report as rich tables for a terminal: a summary row per target, then each target's detail."""
+"""The report as rich tables for a terminal: a summary row per target, then each target's detail.
+
+Everything fits 80 columns without cutting a key cell: device and runtime share one cell (stacked),
+verdicts wrap, per-operator numbers are short (`84.2k`), and the columns holding names (target,
+device, candidate ids, op types) never shrink below their longest value.
+"""
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from edgeforge.outputs import CONSTRAINT_METRICS
+from edgeforge.report.rows import metric_rows, search_line, short_number
 
-METRICS = (
-    ("accuracy", "accuracy", "{:.4f}"),
-    ("latency", "latency_ms", "{:.3f} ms"),
-    ("arena RAM", "arena_bytes", "kib"),
-    ("flash", "flash_bytes", "kib"),
-    ("model", "model_bytes", "kib"),
-    ("energy", "energy_mj", "{:.4f} mJ"),
-)
-
-
-def _format(value, style: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1024:.1f} KiB" if style == "kib" else style.format(value)
+OK, NOT_OK = "[green]yes[/green]", "[red]no[/red]"
 
 
 def print_report(report: dict, console: Console | None = None) -> None:
     console = console or Console()
-    overview = Table(title="edgeforge build: one verified model per target")
-    for column in ("target", "device", "runtime", "chosen", "verdict"):
-        overview.add_column(column, no_wrap=True)
-    for name, target in report["targets"].items():
+    targets = report["targets"]
+    overview = Table(title="edgeforge build: one verified model per target", box=box.SQUARE)
+    _key_column(overview, "target", targets)
+    _key_column(overview, "device / runtime", [t["device"] for t in targets.values()] + [t["runtime"] for t in targets.values()])
+    _key_column(overview, "chosen", [t["candidate"]["id"] for t in targets.values() if t["candidate"]])
+    overview.add_column("verdict")
+    for name, target in targets.items():
         verdict = "[green]all constraints met[/green]" if target["feasible"] else "[red]no feasible candidate[/red]"
         chosen = target["candidate"]["id"] if target["candidate"] else "-"
-        overview.add_row(name, target["device"], target["runtime"], chosen, verdict)
+        overview.add_row(name, f"{target['device']}\n{target['runtime']}", chosen, verdict)
     console.print(overview)
-    for name, target in report["targets"].items():
+    for name, target in targets.items():
         if target["feasible"]:
             console.print(_detail(name, target))
             if target.get("ops"):
                 console.print(_ops(name, target["ops"]))
-        else:
-            console.print(f"[red]{target['explanation']}[/red]")
-    search = report["search"]
-    console.print(
-        f"search ({search['strategy']}): {search['space_size']} candidates in the space, "
-        f"{search['evaluated']} evaluated, {search['trained']} trained, {search['memo_hits']} memo hits, "
-        f"{search.get('pruned_analytically', 0)} pruned analytically"
-    )
+        elif target.get("explanation"):
+            console.print(f"[red]{target['explanation']}[/red]", highlight=False)
+    missing = report.get("missing", []) + [f"{n}: {m}" for n, t in targets.items() for m in t.get("missing", [])]
+    for line in missing:
+        console.print(f"[yellow]missing: {line}[/yellow]", highlight=False)
+    console.print(search_line(report["search"]), highlight=False)
+
+
+def _key_column(table: Table, header: str, values, **options) -> None:
+    """A column that is never narrower than its longest value: names are never cut."""
+    width = max([len(header), *(len(line) for value in values for line in str(value).splitlines())])
+    table.add_column(header, min_width=width, overflow="fold", **options)
 
 
 def _detail(name: str, target: dict) -> Table:
-    metrics = target["metrics"]
-    table = Table(title=f"{name}: {target['candidate']['id']} (objective {target['objective']})")
+    table = Table(title=f"{name}: {target['candidate']['id']} (objective {target['objective']})", box=box.SQUARE)
     for column in ("metric", "value", "constraint", "ok"):
-        table.add_column(column, no_wrap=True)
-    limits = {CONSTRAINT_METRICS[key][0]: (key, check) for key, check in target["constraints"].items()}
-    for label, key, style in METRICS:
-        constraint, check = limits.get(key, (None, None))
-        table.add_row(
-            label,
-            _format(metrics.get(key), style),
-            f"{constraint} {check['limit']:g}" if check else "",
-            ("[green]yes[/green]" if check["ok"] else "[red]no[/red]") if check else "",
-        )
-    if "accuracy_drop" in limits:
-        constraint, check = limits["accuracy_drop"]
-        table.add_row("accuracy drop", f"{metrics['accuracy_drop']:.4f}", f"{constraint} {check['limit']:g}",
-                      "[green]yes[/green]" if check["ok"] else "[red]no[/red]")
+        table.add_column(column, overflow="fold")
+    for label, value, limit, ok in metric_rows(target):
+        table.add_row(label, value, limit, "" if ok is None else (OK if ok else NOT_OK))
     return table
 
 
 def _ops(name: str, ops: list[dict]) -> Table:
-    table = Table(title=f"{name}: per-operator cost of the chosen model")
-    for column in ("#", "op", "dtype", "MACs", "latency ms"):
-        table.add_column(column, justify="left" if column in ("op", "dtype") else "right", no_wrap=True)
+    peak = next((op for op in ops if op.get("peak")), None)
+    caption = f"▲ sets the arena peak: {peak['live_bytes']:,} bytes live" if peak else None
+    table = Table(title=f"{name}: per-operator cost of the chosen model", caption=caption, box=box.SQUARE)
+    table.add_column("#", justify="right")
+    _key_column(table, "op", [f"{op['type']} ▲" if op.get("peak") else op["type"] for op in ops])
+    _key_column(table, "dtype", [op.get("dtype", "") for op in ops])
+    for column in ("MACs", "params", "out B", "ms"):
+        table.add_column(column, justify="right")
     for op in ops:
-        table.add_row(str(op["index"]), op["type"], op["dtype"], f"{op['macs']:,}", f"{op['latency_ms']:.4f}")
+        table.add_row(
+            str(op["index"]), f"{op['type']} ▲" if op.get("peak") else op["type"], str(op.get("dtype", "")),
+            short_number(op.get("macs")), short_number(op.get("params")), short_number(op.get("output_bytes")),
+            f"{op['latency_ms']:.4f}",
+        )
     return table

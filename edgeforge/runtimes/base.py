@@ -93,6 +93,15 @@ class Runtime:
             kernels += sizes.optimized_kernel_bytes if optimized else sizes.kernel_bytes
         return sizes.base_bytes + kernels
 
+    def device_artifact(self, model_bytes: bytes, target: Any, held_out_x: np.ndarray | None = None) -> bytes:
+        """The file a device of `target` (a spec Target) loads, made from the converted artifact.
+
+        The default ships the artifact as converted. A runtime may rewrite it for the target
+        without changing what it computes (TFLite Micro adds its offline memory plan, checked for
+        bit-identical outputs on `held_out_x`): the search measures the accuracy of the converted
+        artifact and every device figure of this file, and selects and exports this file."""
+        return model_bytes
+
     def measures_arena(self) -> bool:
         """Whether `device_costs` measures the arena (else the planner's estimate is reported)."""
         return False
@@ -101,7 +110,9 @@ class Runtime:
         """Figures this runtime measures or compiles itself for `device`, overriding the analytic ones.
 
         Keys it may return: `arena_bytes` (+ `arena_source`), `latency_ms`, `flash_bytes`, `ops`
-        (per-op latency), `notes`. The default measures nothing: {}.
+        (per-op latency), `notes`; a runtime that can plan its arena offline adds
+        `arena_default_bytes`, `arena_planned_bytes` and `arena_lower_bound_bytes` (which of them
+        counts follows `targets.<T>.memory_plan`). The default measures nothing: {}.
         """
         return {}
 

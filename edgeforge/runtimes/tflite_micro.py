@@ -1,5 +1,10 @@
 """TFLite Micro: the interpreter of microcontrollers. Its Python wheel runs the reference kernels
-and the real arena allocator, so accuracy and the tensor arena are measured, not estimated."""
+and the real arena allocator, so accuracy and the tensor arena are measured, not estimated.
+
+With `targets.<T>.memory_plan: offline` (the default) the file a device loads carries edgeforge's
+operator order and offline memory plan (`edgeforge.memory`), verified in this interpreter; the
+search measures that file's arena, and exports ship the same bytes. `memory_plan: tflm` keeps
+TFLite Micro's own planner."""
 
 from __future__ import annotations
 
@@ -71,11 +76,48 @@ class TfliteMicro(Runtime):
     def measures_arena(self) -> bool:
         return True
 
-    def device_costs(self, model_bytes: bytes, device: Any) -> dict:
-        """The arena TFLite Micro's own allocator records for the model (the same on every device)."""
-        from edgeforge.cost.arena import measure_arena_bytes
+    def device_artifact(self, model_bytes: bytes, target: Any, held_out_x: np.ndarray | None = None) -> bytes:
+        """With `memory_plan: offline`, the model with edgeforge's operator order and offline memory
+        plan, verified against `model_bytes` on `held_out_x` (see `edgeforge.memory`); a plan that
+        fails a check or saves nothing leaves the model as it is."""
+        if getattr(target, "memory_plan", "offline") != "offline":
+            return model_bytes
+        from edgeforge.memory import apply_memory_plan
 
-        return {"arena_bytes": measure_arena_bytes(model_bytes), "arena_source": "measured"}
+        return apply_memory_plan(model_bytes, held_out_x).model_bytes
+
+    def device_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """The arena TFLite Micro's own allocator records for the model as it is (`arena_bytes`, the
+        same on every device), beside TFLite Micro's own plan (`arena_default_bytes`), edgeforge's
+        verified offline plan (`arena_planned_bytes`) and the lower bound of its operator order
+        (`arena_lower_bound_bytes`), all measured or derived on the allocator's figures."""
+        from edgeforge.memory import apply_memory_plan
+
+        outcome = apply_memory_plan(model_bytes)
+        return {
+            "arena_bytes": outcome.as_given.total_bytes,
+            "arena_source": "measured",
+            "arena_default_bytes": outcome.default.total_bytes,
+            "arena_planned_bytes": outcome.shipped.total_bytes,
+            "arena_lower_bound_bytes": outcome.lower_bound_bytes,
+            "memory_plan": outcome.summary(),
+        }
+
+    def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """The pre-filter's arena: TFLite Micro's greedy plan replayed (`arena_bytes`), and the head
+        of edgeforge's offline plan computed the same way (`arena_planned_bytes`), each with the
+        estimated persistent tail. Neither runs TFLite Micro."""
+        from edgeforge.cost.arena import estimate_arena
+        from edgeforge.cost.graph import read_graph
+        from edgeforge.memory import plan_memory, plan_refusal
+
+        graph = read_graph(model_bytes)
+        estimate = estimate_arena(graph)
+        planned_head = estimate.planned_bytes if plan_refusal(graph) else plan_memory(graph).head_bytes
+        return {
+            "arena_bytes": estimate.total_bytes,
+            "arena_planned_bytes": min(planned_head, estimate.planned_bytes) + estimate.persistent_bytes,
+        }
 
 
 def _quant_params(detail: dict) -> tuple[float, int]:

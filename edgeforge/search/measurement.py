@@ -1,6 +1,7 @@
-"""Models run in their real runtime, memoized: accuracy on the held-out split, and the figures a
+"""Models run in their real runtime, memoized: accuracy on the held-out split, the figures a
 runtime measures or compiles itself for a device (`Runtime.device_costs`: TFLite Micro's arena,
-Vela's cycles). A measurement's memo key covers the model's bytes and the runtime's code."""
+Vela's cycles), and the file a target's device loads (`Runtime.device_artifact`: TFLite Micro's
+offline memory plan). A measurement's memo key covers the model's bytes and the runtime's code."""
 
 from __future__ import annotations
 
@@ -37,6 +38,23 @@ class Measurer:
             _sha256(model_bytes), runtime, device.model_dump(mode="json", by_alias=True), measurement_version(implementation)
         )
         return self._memoized("device_costs", key, lambda: implementation.device_costs(model_bytes, device), count=False)
+
+    def device_artifact(self, model_bytes: bytes, runtime: str, target) -> bytes:
+        """The file a device of `target` loads (`Runtime.device_artifact`; for TFLite Micro, the
+        model with its verified offline memory plan), checked on the held-out split, memoized.
+        The key covers the target's device and `memory_plan`, the settings that step reads."""
+        implementation = get_runtime(runtime)
+        key = hash_of(
+            _sha256(model_bytes), runtime, target.device.model_dump(mode="json", by_alias=True), target.memory_plan,
+            self._data_key, measurement_version(implementation),
+        )
+        folder = self.memo.entry("device_artifact", key)
+        if folder is None:
+            def write(out):
+                (out / "model.bin").write_bytes(implementation.device_artifact(model_bytes, target, self.x_eval))
+
+            folder = self.memo.store("device_artifact", key, write)
+        return (folder / "model.bin").read_bytes()
 
     def _memoized(self, kind: str, key: str, measure, count: bool = True) -> dict:
         record = self.memo.record(kind, key)

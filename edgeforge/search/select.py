@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 from edgeforge.errors import ConstraintsUnmetError
-from edgeforge.outputs import CandidateResult, TargetSearch
+from edgeforge.outputs import CandidateResult, ChosenCandidate, ConstraintResult, Selection, TargetSearch
 from edgeforge.search.constraints import ranking_key
 from edgeforge.search.relax import closest_candidate, describe_relaxations, relaxations
 
 
 def select_candidate(result: TargetSearch) -> CandidateResult:
     """The chosen candidate of a target's search result, or ConstraintsUnmetError explaining why none."""
-    selectable = result.selectable()
-    if selectable:
-        return min(selectable, key=lambda entry: ranking_key(entry.metrics, result.objective))
+    ranked = ranked_candidates(result)
+    if ranked:
+        return ranked[0]
     raise ConstraintsUnmetError(explain_infeasible(result))
+
+
+def ranked_candidates(result: TargetSearch) -> list[CandidateResult]:
+    """The selectable candidates, best first by the target's objective (export falls back along it)."""
+    return sorted(result.selectable(), key=lambda entry: ranking_key(entry.metrics, result.objective))
+
+
+def selection_of(result: TargetSearch, chosen: CandidateResult) -> Selection:
+    """What selected.json records of a chosen candidate: its metrics, checks and verified files."""
+    return Selection(
+        target=result.target,
+        device=result.device,
+        runtime=result.runtime,
+        objective=result.objective,
+        base_accuracy=result.base_accuracy,
+        candidate=ChosenCandidate(id=chosen.id, config=chosen.config),
+        metrics=chosen.metrics,
+        constraints={c.constraint: ConstraintResult(limit=c.limit, value=c.value, ok=c.ok) for c in chosen.checks},
+        artifact=chosen.artifact,
+        sha256=chosen.sha256,
+        tflite_artifact=chosen.tflite_artifact,
+        trained_key=chosen.trained_key,
+    )
 
 
 def explain_infeasible(result: TargetSearch) -> str:

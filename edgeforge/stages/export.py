@@ -4,28 +4,68 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import shutil
 from pathlib import Path
 
 from edgeforge.atomic import atomic_dir, write_json
-from edgeforge.errors import BuildError
+from edgeforge.errors import BuildError, ExportError
 from edgeforge.layout import BUILD
-from edgeforge.outputs import Exports, Selection, read_output, write_output
+from edgeforge.outputs import Exports, Fallback, Selection, TargetSearch, read_output, write_output
 from edgeforge.spec import load_params
 
 
 def run(target: str, params: str = "params.yaml") -> None:
     from edgeforge.data import load_splits
-    from edgeforge.export import EXPORTERS, ExportContext, ExportError
-    from edgeforge.export.parity import check_parity, parity_report
+    from edgeforge.search.select import ranked_candidates, selection_of
 
     spec = load_params(params)
     if target not in spec.targets:
         raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
     selected = read_output(Selection, BUILD.selected(target))
+    result = read_output(TargetSearch, BUILD.search_target(target))
+    # The selected candidate first, then the next selectable ones in the objective's order.
+    ranked = [selected] + [selection_of(result, e) for e in ranked_candidates(result) if e.id != selected.candidate.id]
+    splits = load_splits(BUILD.splits)
+    fallbacks: list[Fallback] = []
+    final = BUILD.export_dir(target)
+    with atomic_dir(final) as out:
+        for selection in ranked:
+            try:
+                written, report = export_candidate(spec, target, selection, splits, out)
+                break
+            except CandidateExportError as failure:
+                fallbacks += failure.fallbacks
+                print(f"{target}: {selection.candidate.id} cannot be exported ({failure}); trying the next candidate")
+                for path in out.iterdir():
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        else:
+            reasons = "; ".join(f"{f.candidate} as {f.format}: {f.reason}" for f in fallbacks)
+            raise BuildError(f"targets.{target}: no selectable candidate can be exported in every format: {reasons}")
+        written = {fmt: [(final / path.relative_to(out)).as_posix() for path in paths] for fmt, paths in written.items()}
+        write_json(out / BUILD.parity(target).name, report)
+        write_output(out / BUILD.exports(target).name, Exports(
+            target=target, candidate=selection.candidate.id, formats=written, selection=selection, fallbacks=fallbacks,
+        ))
+    fell_back = f" (fell back from {selected.candidate.id})" if selection is not selected else ""
+    print(f"{target}: exported {selection.candidate.id}{fell_back} as {', '.join(written)}; parity in {BUILD.parity(target)}")
+
+
+class CandidateExportError(BuildError):
+    """A format of one candidate failed (conversion or parity); the stage tries the next candidate."""
+
+    def __init__(self, fallbacks: list[Fallback]):
+        self.fallbacks = fallbacks
+        super().__init__("; ".join(f"{f.format}: {f.reason}" for f in fallbacks))
+
+
+def export_candidate(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
+    """Write every format of the target for one candidate into `out`, with its parity report."""
+    from edgeforge.export import EXPORTERS, ExportContext
+    from edgeforge.export.parity import parity_problems, parity_report
+
     selected_bytes = read_selected_model(selected)
     tflite_path = Path(selected.tflite_artifact)
     model_bytes = selected_bytes if tflite_path == Path(selected.artifact) else tflite_path.read_bytes()
-    splits = load_splits(BUILD.splits)
     context = ExportContext(
         target_name=target,
         target=spec.targets[target],
@@ -34,30 +74,29 @@ def run(target: str, params: str = "params.yaml") -> None:
         model_bytes=model_bytes,
         selected_bytes=selected_bytes,
         representative_x=splits.x_train,
-        # one model for every exporter: loading may mean training, if the memo was wiped
+        # one model for every exporter: the trained model that was verified, from the memo
         load_keras=functools.cache(lambda: load_candidate_keras(spec, splits, selected)),
     )
     staged: dict[str, list[Path]] = {}
-    failed: dict[str, str] = {}
-    final = BUILD.export_dir(target)
-    with atomic_dir(final) as out:
-        for fmt in spec.targets[target].formats:
-            if fmt not in EXPORTERS:
-                raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
-            try:
-                staged[fmt] = EXPORTERS[fmt]().export(context, out)
-            except ExportError as error:  # the other formats still get built and reported
-                failed[fmt] = str(error)
-        if failed:
-            reasons = "; ".join(f"{fmt}: {reason}" for fmt, reason in failed.items())
-            raise BuildError(f"targets.{target}: the selected candidate {selected.candidate.id} cannot be exported as {reasons}")
-        samples = spec.search.eval_samples
-        report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
-        check_parity(report, target)
-        written = {fmt: [(final / path.relative_to(out)).as_posix() for path in paths] for fmt, paths in staged.items()}
-        write_json(out / BUILD.parity(target).name, report)
-        write_output(out / BUILD.exports(target).name, Exports(target=target, candidate=selected.candidate.id, formats=written))
-    print(f"{target}: exported {', '.join(written)}; parity in {BUILD.parity(target)}")
+    failed: list[Fallback] = []
+    for fmt in spec.targets[target].formats:
+        if fmt not in EXPORTERS:
+            raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
+        try:
+            staged[fmt] = EXPORTERS[fmt]().export(context, out)
+        except ExportError as error:  # the other formats still get built and reported
+            failed.append(Fallback(candidate=selected.candidate.id, format=fmt, reason=str(error)))
+    if failed:
+        raise CandidateExportError(failed)
+    samples = spec.search.eval_samples
+    report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
+    problems = parity_problems(report)
+    if problems:
+        raise CandidateExportError([
+            Fallback(candidate=selected.candidate.id, format=fmt, reason=f"parity: {problem}")
+            for fmt, problem in problems
+        ])
+    return staged, report
 
 
 def read_selected_model(selected: Selection) -> bytes:

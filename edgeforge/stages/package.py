@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from edgeforge.layout import BUILD
-from edgeforge.outputs import Exports, Selection, read_output
+from edgeforge.outputs import Exports, read_output
 from edgeforge.spec import load_params
 
 CANARY_SAMPLES = 8
@@ -21,21 +21,22 @@ def spec_hash(spec, target: str) -> str:
 
 
 def run(target: str, params: str = "params.yaml") -> None:
-    from edgeforge.bundle.package import build_bundle, drift_reference_from, format_of
+    from edgeforge.bundle.package import build_bundle, drift_reference_from
     from edgeforge.data import load_splits
     from edgeforge.runtimes import get_runtime, runtime_for_format
 
     spec = load_params(params)
-    selected = read_output(Selection, BUILD.selected(target))
     exports = read_output(Exports, BUILD.exports(target))
+    selected = exports.selection  # the candidate exported: the selected one, or the fallback
     files = {Path(p).name: Path(p) for paths in exports.formats.values() for p in paths}
+    format_of_file = {Path(p).name: fmt for fmt, paths in exports.formats.items() for p in paths}
     primary = _primary_file(files, get_runtime(selected.runtime).bundle_file)
     splits = load_splits(BUILD.splits)
     canary_x = splits.x_test[:CANARY_SAMPLES]
     # The updater on a Linux-class device or gateway checks the model with the runtime that loads
     # its format there (LiteRT for .tflite, MCU models too); a format that runs nowhere here (a
     # .mlpackage off macOS) gets the canary outputs of the same candidate's TFLite model.
-    canary_runtime = runtime_for_format(format_of(primary))
+    canary_runtime = runtime_for_format(format_of_file[primary])
     canary_model = files[primary]
     if canary_runtime is None or not canary_model.is_file():
         canary_runtime, canary_model = runtime_for_format("tflite"), Path(selected.tflite_artifact)
@@ -48,6 +49,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         runtime=selected.runtime,
         model_files=files,
         primary_file=primary,
+        primary_format=format_of_file[primary],
         candidate=selected.candidate.model_dump(),
         metrics=selected.metrics,
         spec_hash=spec_hash(spec, target),

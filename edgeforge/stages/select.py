@@ -10,12 +10,12 @@ import os
 from edgeforge.atomic import write_json
 from edgeforge.errors import ConstraintsUnmetError
 from edgeforge.layout import BUILD
-from edgeforge.outputs import ChosenCandidate, ConstraintResult, Selection, TargetSearch, read_output, write_output
+from edgeforge.outputs import TargetSearch, read_output, write_output
 
 
 def run(target: str, params: str = "params.yaml") -> None:
     """`params` is unused: the target's objective and constraints come with its search results."""
-    from edgeforge.search.select import select_candidate
+    from edgeforge.search.select import select_candidate, selection_of
 
     out = BUILD.selected(target)
     out.unlink(missing_ok=True)  # never leave a stale choice behind a failed selection
@@ -26,20 +26,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         write_pareto(result, None, target)
         raise
     write_pareto(result, chosen.id, target)
-    write_output(out, Selection(
-        target=target,
-        device=result.device,
-        runtime=result.runtime,
-        objective=result.objective,
-        base_accuracy=result.base_accuracy,
-        candidate=ChosenCandidate(id=chosen.id, config=chosen.config),
-        metrics=chosen.metrics,
-        constraints={c.constraint: ConstraintResult(limit=c.limit, value=c.value, ok=c.ok) for c in chosen.checks},
-        artifact=chosen.artifact,
-        sha256=chosen.sha256,
-        tflite_artifact=chosen.tflite_artifact,
-        trained_key=chosen.trained_key,
-    ))
+    write_output(out, selection_of(result, chosen))
     print(f"{target}: selected {chosen.id} ({result.objective})")
 
 

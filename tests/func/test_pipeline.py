@@ -185,3 +185,32 @@ def test_clean_builds_give_byte_identical_models(built_project, tmp_path):
         first = (built_project / "build/targets" / target / "export/model.tflite").read_bytes()
         second = (again / "build/targets" / target / "export/model.tflite").read_bytes()
         assert first == second, target
+
+
+def test_a_failing_export_falls_back_to_the_next_candidate(project, monkeypatch):
+    """The selected candidate's tflite export fails (as a converter would): the target ships the next
+    selectable candidate instead, and the bundle and exports.json say which and why."""
+    from edgeforge import export
+    from edgeforge.errors import ExportError
+    from edgeforge.export.tflite import TfliteExporter
+    from edgeforge.stages import export as export_stage
+    from edgeforge.stages import package as package_stage
+
+    monkeypatch.chdir(project)
+    selected = json.loads((project / "build/targets/sbc/selected.json").read_text())["candidate"]["id"]
+
+    class RefusesTheSelected(TfliteExporter):
+        def export(self, context, out_dir):
+            if context.candidate_config == json.loads((project / "build/targets/sbc/selected.json").read_text())["candidate"]["config"]:
+                raise ExportError("the converter rejects this model")
+            return super().export(context, out_dir)
+
+    monkeypatch.setitem(export.EXPORTERS, "tflite", RefusesTheSelected)
+    export_stage.run("sbc")
+    exports = json.loads((project / "build/targets/sbc/export/exports.json").read_text())
+    assert exports["candidate"] != selected
+    assert exports["fallbacks"] == [{"candidate": selected, "format": "tflite", "reason": "the converter rejects this model"}]
+    package_stage.run("sbc")
+    manifest = json.loads((project / "build/targets/sbc/bundle/manifest.json").read_text())
+    assert manifest["candidate"]["id"] == exports["candidate"]
+    assert manifest["verified_sha256"] == exports["selection"]["sha256"]

@@ -37,8 +37,8 @@ def test_dvc_stage_dependencies_are_the_layout_paths():
     assert paths(stage("train")["deps"]) == [BUILD.data_dir]
     assert paths(stage("search")["deps"]) == [BUILD.data_dir, BUILD.base_dir]
     assert paths(stage("select")["deps"]) == [BUILD.search_target(TARGET)]
-    assert paths(stage("export")["deps"]) == [BUILD.selected(TARGET)]
-    assert paths(stage("package")["deps"]) == [BUILD.selected(TARGET), BUILD.export_dir(TARGET)]
+    assert paths(stage("export")["deps"]) == [BUILD.selected(TARGET), BUILD.search_target(TARGET)]
+    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET)]
 
 
 def test_files_each_stage_reads_lie_inside_an_upstream_output():

@@ -1,0 +1,56 @@
+"""The rows the terminal and Markdown reports share: a chosen model's metrics against its limits,
+and numbers written short enough for an 80-column terminal (`84.2k` MACs, `3.8 KiB`)."""
+
+from __future__ import annotations
+
+from edgeforge.outputs import CONSTRAINT_METRICS
+
+METRICS = (
+    ("accuracy", "accuracy", "{:.4f}"),
+    ("latency", "latency_ms", "{:.3f} ms"),
+    ("arena RAM", "arena_bytes", "kib"),
+    ("flash", "flash_bytes", "kib"),
+    ("model", "model_bytes", "kib"),
+    ("energy", "energy_mj", "{:.4f} mJ"),
+)
+
+
+def format_metric(value, style: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:.1f} KiB" if style == "kib" else style.format(value)
+
+
+def short_number(value) -> str:
+    """At most 6 characters: 512, 84.2k, 12.3M."""
+    if value is None:
+        return "-"
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:g}"
+
+
+def metric_rows(target: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(label, value, limit, ok) per metric of the chosen model; limit '' and ok None when unset."""
+    metrics = target["metrics"]
+    limits = {CONSTRAINT_METRICS[key][0]: (key, check) for key, check in target["constraints"].items()}
+    rows = []
+    for label, key, style in METRICS:
+        constraint, check = limits.get(key, (None, None))
+        rows.append((
+            label, format_metric(metrics.get(key), style),
+            f"{constraint} {check['limit']:g}" if check else "", check["ok"] if check else None,
+        ))
+    if "accuracy_drop" in limits:
+        constraint, check = limits["accuracy_drop"]
+        rows.append(("accuracy drop", f"{metrics['accuracy_drop']:.4f}", f"{constraint} {check['limit']:g}", check["ok"]))
+    return rows
+
+
+def search_line(search: dict) -> str:
+    return (
+        f"search ({search['strategy']}): {search['space_size']} candidates in the space, "
+        f"{search['evaluated']} evaluated, {search['trained']} trained, {search['memo_hits']} memo hits, "
+        f"{search.get('pruned_analytically', 0)} pruned analytically"
+    )
