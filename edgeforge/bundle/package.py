@@ -5,6 +5,8 @@
                        spec hash, drift reference, and sha256 + size of every other file
       <model files>    the exported model (primary_file) and its companions
       canary.npz       x: canary inputs, y: the model's outputs on them in its runtime
+      preprocessing.json  what the device does to its raw input before the model: class names,
+                       per-channel normalization, the audio frontend's parameters (optional)
 
 Every byte is deterministic (sorted JSON keys, no timestamps, a fixed-date zip for the npz), so
 rebuilding the same model gives the same bundle and DVC's cache stays valid.
@@ -34,6 +36,7 @@ __all__ = ["build_bundle", "drift_reference_from", "read_manifest", "verify_bund
 
 MANIFEST = "manifest.json"
 CANARY = "canary.npz"
+PREPROCESSING = "preprocessing.json"
 RELEASE_FILE = "release.json"  # written next to the bundle by the device updater, not part of it
 SCHEMA_VERSION = 1
 FORMATS_BY_SUFFIX = {
@@ -66,6 +69,7 @@ def build_bundle(
     drift_reference: dict,
     verified_sha256: str | None = None,
     primary_format: str | None = None,
+    preprocessing: dict | None = None,
 ) -> dict:
     """Write the bundle atomically to out_dir (replacing it) and return its manifest.
 
@@ -87,6 +91,8 @@ def build_bundle(
         for name, source in model_files.items():
             _copy(Path(source), staging / name)
         (staging / CANARY).write_bytes(canary_bytes(canary_x, canary_y))
+        if preprocessing is not None:
+            (staging / PREPROCESSING).write_bytes(manifest_bytes(preprocessing))
         files = file_table(staging)
         manifest = {
             "schema_version": SCHEMA_VERSION,
@@ -107,6 +113,8 @@ def build_bundle(
             "canary": CANARY,
             "drift_reference": drift_reference,
         }
+        if preprocessing is not None:
+            manifest["preprocessing"] = PREPROCESSING
         Manifest.model_validate(_jsonable(manifest))  # the shape devices and `release` read
         (staging / MANIFEST).write_bytes(manifest_bytes(manifest))
         _replace_dir(staging, out_dir)
@@ -202,7 +210,7 @@ def _tree_sha256(path: Path) -> str:
 
 def _check_name(name: str) -> None:
     parts = Path(name).parts
-    if not parts or Path(name).is_absolute() or ".." in parts or name in (MANIFEST, CANARY, RELEASE_FILE):
+    if not parts or Path(name).is_absolute() or ".." in parts or name in (MANIFEST, CANARY, RELEASE_FILE, PREPROCESSING):
         raise UserError(f"'{name}' cannot be a file name inside a bundle")
 
 

@@ -11,6 +11,11 @@ def add_parser(subparsers):
     parser.add_argument("--device", required=True, help="device preset name (see `edgeforge devices`)")
     parser.add_argument("--runtime", help="runtime (default: the device's first)")
     parser.add_argument("--inference-hz", type=float, help="inference rate, for average power")
+    parser.add_argument(
+        "--memory-plan", choices=("offline", "tflm"),
+        help="tflite-micro arena that counts: edgeforge's verified offline plan, or TFLite Micro's own "
+        "(default: the --target's memory_plan, else offline)",
+    )
     parser.add_argument("--target", help="check the constraints of this spec target instead of the device's limits")
     parser.add_argument("--specs", default="specs", help="spec directory, for --target and presets (default: specs)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -24,6 +29,7 @@ def run(args) -> int:
 
     device = load_preset(args.device, args.specs)
     constraints = None
+    memory_plan = args.memory_plan
     if args.target:
         from edgeforge.errors import UserError
         from edgeforge.spec import compose_spec
@@ -32,10 +38,13 @@ def run(args) -> int:
         if args.target not in spec.targets:
             raise UserError(f"--target {args.target}: no such target in {args.specs}/; targets: {', '.join(spec.targets)}")
         constraints = spec.targets[args.target].constraints
+        memory_plan = memory_plan or spec.targets[args.target].memory_plan
     inference_hz = args.inference_hz or (constraints.inference_hz if constraints else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = profile_model(args.model, device, args.runtime or device.runtimes[0], inference_hz=inference_hz)
+        result = profile_model(
+            args.model, device, args.runtime or device.runtimes[0], inference_hz=inference_hz, memory_plan=memory_plan or "offline"
+        )
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     result["fits"] = check_fits(result, device, constraints)

@@ -178,6 +178,17 @@ def _first_reason(log: str, error: Exception) -> str:
     return (useful or lines or [str(error)])[0]
 
 
+# Which arena figure counts under each `targets.<T>.memory_plan`, in a runtime's device or
+# predicted costs; a runtime without an offline plan reports only `arena_bytes`.
+ARENA_KEY_OF_PLAN = {"offline": "arena_planned_bytes", "tflm": "arena_default_bytes"}
+
+
+def arena_under_plan(costs: dict, memory_plan: str | None) -> int | None:
+    """The arena bytes `costs` give under `memory_plan` (None: the model as it is), or None."""
+    value = costs.get(ARENA_KEY_OF_PLAN.get(memory_plan or "", "arena_bytes"))
+    return value if value is not None else costs.get("arena_bytes")
+
+
 # --- estimate ------------------------------------------------------------------------------
 
 

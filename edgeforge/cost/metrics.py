@@ -22,6 +22,10 @@ def candidate_metrics(
     it) and the runtime's own figures (`device_costs`); flash counts the file the device loads.
     `conversion` is the .tflite conversion's record (weight statistics, training time),
     `accuracy` the runtime's measurement, with `accuracy_runtime` naming who measured it.
+    For a .tflite runtime `tflite_bytes` is the file the device loads: with TFLite Micro and
+    `memory_plan: offline` it already carries the verified offline plan (`Runtime.device_artifact`),
+    so the arena that counts is the one measured on it as it is; TFLite Micro's own plan and the
+    lower bound are kept beside it (`arena_default_bytes`, `arena_lower_bound_bytes`).
     """
     runtime = get_runtime(target.runtime)
     profile = profile_model(
@@ -43,4 +47,7 @@ def candidate_metrics(
     }
     if "avg_power_mw" in profile:
         metrics["avg_power_mw"] = profile["avg_power_mw"]
+    for key in ("arena_default_bytes", "arena_planned_bytes", "arena_lower_bound_bytes"):
+        if profile.get(key) is not None:
+            metrics[key] = profile[key]
     return metrics

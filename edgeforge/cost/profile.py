@@ -3,7 +3,10 @@
 One implementation for `edgeforge profile` and the search: both call `profile_model`. The figures
 are analytic (MACs, the per-op latency model, the replayed memory planner), except where the
 runtime measures or compiles them itself (`Runtime.device_costs`: TFLite Micro's arena, Vela's
-cycles and SRAM for the Ethos-U NPU), which then replace the analytic ones.
+cycles and SRAM for the Ethos-U NPU), which then replace the analytic ones. For TFLite Micro the
+arena comes three ways: TFLite Micro's own plan, edgeforge's verified offline plan
+(`edgeforge.memory`) and the lower bound of its operator order; `memory_plan` picks the one
+that counts.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from edgeforge.cost.arena import estimate_arena_bytes
+from edgeforge.cost.arena import arena_under_plan, estimate_arena_bytes
 from edgeforge.cost.energy import avg_power_mw, energy_mj
 from edgeforge.cost.graph import read_graph
 from edgeforge.cost.latency import predict_op_latency_ms
@@ -28,11 +31,14 @@ def profile_model(
     *,
     inference_hz: float | None = None,
     device_costs: dict | None = None,
+    memory_plan: str | None = None,
 ) -> dict:
     """Every cost figure of `model` on `device` under `runtime`.
 
     `device_costs` are the runtime's own figures for this model and device when already known
-    (the search memoizes them); otherwise the runtime is asked here.
+    (the search memoizes them); otherwise the runtime is asked here. `memory_plan` (offline |
+    tflm) picks the arena that counts where the runtime can plan one offline (TFLite Micro:
+    edgeforge's verified plan, or TFLite Micro's own); None counts the model as it is.
     """
     if runtime not in device.runtimes:
         raise UserError(f"{device.name} has no runtime '{runtime}'; choose one of: {', '.join(device.runtimes)}")
@@ -57,6 +63,10 @@ def profile_model(
         for cost in costs
     ]
     estimate = estimate_arena_bytes(graph)
+    arena = arena_under_plan(device_costs, memory_plan)
+    arena_source = device_costs.get("arena_source", "estimated")
+    if arena is not None and arena != device_costs.get("arena_bytes"):
+        arena_source += ", offline plan" if memory_plan == "offline" else ", TFLite Micro's own plan"
     latency_ms = device_costs.get("latency_ms", sum(op["latency_ms"] for op in ops))
     result = {
         "model": graph.source,
@@ -66,9 +76,14 @@ def profile_model(
         "macs": sum(cost.macs for cost in costs),
         "model_bytes": graph.model_bytes,
         "flash_bytes": device_costs.get("flash_bytes", graph.model_bytes + get_runtime(runtime).code_bytes(graph.op_types, device.arch)),
-        "arena_bytes": int(device_costs.get("arena_bytes", estimate)),
-        "arena_source": device_costs.get("arena_source", "estimated"),
+        "arena_bytes": int(arena if arena is not None else estimate),
+        "arena_source": arena_source,
         "arena_estimate_bytes": int(estimate),
+        # TFLite Micro's own plan, edgeforge's offline plan and the lower bound of its operator
+        # order, where the runtime plans offline (None elsewhere)
+        "arena_default_bytes": device_costs.get("arena_default_bytes"),
+        "arena_planned_bytes": device_costs.get("arena_planned_bytes"),
+        "arena_lower_bound_bytes": device_costs.get("arena_lower_bound_bytes"),
         "latency_ms": round(latency_ms, 6),
         "energy_mj": round(energy_mj(latency_ms, device), 6),
         "ops": ops,

@@ -23,6 +23,7 @@ class Where:
     origin: str  # "params.yaml", "specs/dataset/har.yaml", ...
     path: str  # the dataset.path as the user wrote it
     base: Path = Path(".")  # where that path is on disk (the project root joined with it)
+    model_origin: str | None = None  # the spec file that set model.name, if not `origin`
 
     def error(self, key: str, message: str) -> DataError:
         return DataError(f"{self.origin}: dataset.{key}: {message}")
@@ -128,6 +129,6 @@ def check_model_input(model_name: str | None, input_shape: tuple[int, ...], wher
     problem = input_problem(model_name, input_shape)
     if problem:
         raise DataError(
-            f"{where.origin}: model.name: {problem} (dataset.path: {where.path}); use model=mlp, or shape the data as "
+            f"{where.model_origin or where.origin}: model.name: {problem} (dataset.path: {where.path}); use model=mlp, or shape the data as "
             "(N, T, C) for time series (csv: set dataset.window) or (N, H, W, C) for images"
         )

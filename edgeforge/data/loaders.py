@@ -18,17 +18,18 @@ from edgeforge.data import arrays, audio, images
 from edgeforge.data.checks import Where, check_class_sizes, check_finite, check_model_input
 from edgeforge.data.source import Header, Source, arrays_sha256, path_sha256
 from edgeforge.data.splits import Splits, load_splits, normalize_splits, save_splits, split_dataset
-from edgeforge.errors import BuildError
+from edgeforge.errors import BuildError, DataError
 from edgeforge.spec.models import Dataset
 
 __all__ = [
     "Prepared", "Splits", "inspect_dataset", "load_dataset", "load_splits", "prepare_dataset", "save_splits",
-    "split_dataset",
+    "split_dataset", "validate_project_data",
 ]
 
 DIGITS_SHAPE = (8, 8, 1)
 DIGITS_CLASSES = [str(i) for i in range(10)]
 PARITY_CLIPS = 32  # test clips the device-side frontend is checked on
+DVC_DATA_DEPENDENCY = "${dataset.path}"
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,19 @@ class Prepared:
     frontend_model: bytes | None = None  # audio: the frontend as a TFLite model (frontend.tflite)
 
 
-def where_of(config: Dataset, origin: str, root: str | Path = ".") -> Where:
-    return Where(origin=origin, path=config.path or config.name, base=Path(root) / str(config.path))
+def where_of(config: Dataset, origin: str, root: str | Path = ".", model_origin: str | None = None) -> Where:
+    return Where(origin=origin, path=config.path or config.name, base=Path(root) / str(config.path), model_origin=model_origin)
 
 
-def inspect_dataset(config: Dataset, root: str | Path = ".", origin: str = "params.yaml", model_name: str | None = None) -> Header:
+def inspect_dataset(
+    config: Dataset, root: str | Path = ".", origin: str = "params.yaml", model_name: str | None = None,
+    model_origin: str | None = None,
+) -> Header:
     """Headers and labels only: the cheap checks `edgeforge validate` runs before anything trains."""
-    where = where_of(config, origin, root)
+    where = where_of(config, origin, root, model_origin)
     if config.name == "digits":
+        if config.path:  # a DVC dependency even for built-in data: it must exist
+            _existing_path(config, root, where)
         header = Header(input_shape=DIGITS_SHAPE, y=None, class_names=DIGITS_CLASSES)
     else:
         path = _existing_path(config, root, where)
@@ -61,6 +67,20 @@ def inspect_dataset(config: Dataset, root: str | Path = ".", origin: str = "para
         check_class_sizes(header.y, header.class_names, config.test_fraction, config.val_fraction, where)
     check_model_input(model_name, header.input_shape, where)
     return header
+
+
+def validate_project_data(
+    config: Dataset, model_name: str, origin: str, root: str | Path = ".", dvc_yaml: str | Path | None = "dvc.yaml",
+    model_origin: str | None = None,
+) -> Header:
+    """`edgeforge validate`'s data checks: `inspect_dataset`, and that dvc.yaml's data dependency resolves."""
+    dvc_file = Path(root) / dvc_yaml if dvc_yaml else None
+    if not config.path and dvc_file is not None and dvc_file.is_file() and DVC_DATA_DEPENDENCY in dvc_file.read_text():
+        raise DataError(
+            f"{origin}: dataset.path: not set, but {dvc_yaml}'s prepare stage depends on {DVC_DATA_DEPENDENCY}; "
+            f"set it (built-in {config.name}: path: specs/dataset/{config.name}.yaml, the preset itself)"
+        )
+    return inspect_dataset(config, root, origin, model_name, model_origin)
 
 
 def prepare_dataset(

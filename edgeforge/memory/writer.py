@@ -45,7 +45,7 @@ def write_plan(model_bytes: bytes, order: Sequence[int], offsets: Mapping[int, i
         plan[index] = int(offset)
     words = np.array([OFFLINE_PLAN_VERSION, len(model.subgraphs), tensor_count, *plan], dtype="<i4")
     _set_plan_buffer(model, words.view(np.uint8))
-    return _pack(model)
+    return pack_model(model)
 
 
 def strip_plan(model_bytes: bytes) -> bytes:
@@ -53,7 +53,7 @@ def strip_plan(model_bytes: bytes) -> bytes:
     schema = _schema()
     model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
     _set_plan_buffer(model, None)
-    return _pack(model)
+    return pack_model(model)
 
 
 def read_plan(model_bytes: bytes) -> list[int] | None:
@@ -96,7 +96,8 @@ def _name(entry) -> str:
     return name.decode("utf-8", "replace") if isinstance(name, bytes) else (name or "")
 
 
-def _pack(model) -> bytes:
+def pack_model(model) -> bytes:
+    """A ModelT (the schema's object API) as .tflite bytes, every buffer 16-byte aligned."""
     import flatbuffers
 
     model.buffers = [_AlignedBuffer.of(buffer) for buffer in model.buffers]

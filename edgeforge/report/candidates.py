@@ -19,6 +19,9 @@ def candidate_rows(result: TargetSearch, chosen_id: str | None, spec, summary: d
     finetune_epochs = spec.search.finetune_epochs if spec else None
     trained = (summary.get("trained_per_target") or {}).get(result.target)  # absent in older builds
     rows = [_measured_row(entry, chosen_id, finetune_epochs, trained) for entry in result.candidates]
+    for row in rows:
+        if row["status"] == "feasible" and chosen_id is not None:
+            row["reason"] = f"meets every constraint; {result.objective} ranks {chosen_id} first"
     for candidate_id, exclusions in sorted(result.pruned_analytically.items()):
         rows.append(_row(candidate_id, configs.get(candidate_id), "pruned", "not trained", "-", (
             "predicted before training: " + "; ".join(exclusion.describe() for exclusion in exclusions)

@@ -34,6 +34,7 @@ def print_profile(result: dict, console: Console | None = None) -> None:
     for row in rows:
         summary.add_row(*row)
     console.print(summary)
+    print_arena_plans(result, console)
     # A runtime with an accelerator (ethos-u) says where each operator runs and its NPU cycles.
     placed = any("target" in op for op in result["ops"])
     columns = ["#", "op", "dtype", "MACs", "output bytes", "latency ms"] + (["runs on", "NPU cycles"] if placed else [])
@@ -58,3 +59,32 @@ def print_profile(result: dict, console: Console | None = None) -> None:
             console.print("CPU fallback: none; every operator runs on the accelerator")
     for note in result.get("notes", []):
         console.print(f"note: {note}")
+
+
+def print_arena_plans(result: dict, console: Console) -> None:
+    """TFLite Micro's own arena, edgeforge's offline plan and the lower bound, side by side."""
+    if result.get("arena_default_bytes") is None:
+        return
+    plan = result.get("memory_plan") or {}
+    tail = plan.get("persistent_bytes", 0)
+    heads = (plan.get("default_head_bytes"), plan.get("planned_head_bytes") if plan.get("kept") else plan.get("default_head_bytes"),
+             plan.get("lower_bound_head_bytes"))
+    totals = (result["arena_default_bytes"], result["arena_planned_bytes"], result["arena_lower_bound_bytes"])
+    table = Table(title="tensor arena (TFLite Micro allocator)")
+    for column in ("", "TFLite Micro's plan", "edgeforge plan", "lower bound"):
+        table.add_column(column, justify="right" if column else "left", no_wrap=True)
+
+    def kib(n_bytes):
+        return f"{n_bytes / 1024:,.1f} KiB" if n_bytes is not None else "-"
+
+    table.add_row("head (activations)", *(kib(h) for h in heads))
+    table.add_row("tail (persistent)", *(kib(tail if total is not None else None) for total in totals))
+    table.add_row("total", *(kib(t) for t in totals))
+    console.print(table)
+    if plan.get("kept") and result["arena_default_bytes"]:
+        saved = 1 - result["arena_planned_bytes"] / result["arena_default_bytes"]
+        how = "the model's own offline plan, checked" if plan.get("preplanned") else (
+            "operators reordered, offline plan" if plan.get("order_changed") else "offline plan")
+        console.print(f"edgeforge plan: {how}, {saved:.1%} less arena; outputs bit-identical on {plan.get('verified_samples', 0)} inputs")
+    elif plan.get("reason"):
+        console.print(f"edgeforge plan: none kept: {plan['reason']}")

@@ -133,7 +133,7 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
     accuracy_floor = _accuracy_floor(fronts.get("limits", {}), base_accuracy)
     if accuracy_floor is not None and accuracy_floor >= min(ys) - 0.5 * (max(ys) - min(ys) + 0.02):
         ys.append(accuracy_floor)
-    frame = _Frame(xs, ys, x_zero=True)
+    frame = _Frame(xs, ys)
     parts = frame.axes(f"{key} ({unit}), the binding constraint" if unit else key, "accuracy")
     if limit is not None and not limit_note:
         x = frame.x(limit)
@@ -193,7 +193,8 @@ def _accuracy_floor(limits: dict, base_accuracy: float | None) -> float | None:
 
 
 def _bytes(value: float) -> str:
-    return f"{value / 1024:g} KiB" if value >= 1024 else f"{value:g} B"
+    """A tick in bytes: exact below 100 kB (ticks are round there), else KiB."""
+    return f"{value:,.0f} B" if value < 100_000 else f"{value / 1024:,.0f} KiB"
 
 
 def arena_svg(arena: dict, target: str) -> str:

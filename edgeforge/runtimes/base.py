@@ -63,6 +63,8 @@ class Runtime:
     accuracy_proxy: ClassVar[str | None] = None
     bundle_file: ClassVar[str] = "model.tflite"  # the file a device with this runtime loads
     packages: ClassVar[tuple[str, ...]] = ()  # Python distributions its measurements depend on
+    # edgeforge modules or packages besides its own module that its measurements depend on (memo keys)
+    measurement_code: ClassVar[tuple[str, ...]] = ()
     onnx_opset: ClassVar[int | None] = None  # the ONNX opset it reads, for runtimes that load ONNX
     code_sizes: ClassVar[dict[str, CodeSize]]  # by instruction set; "*" for any other
     needs_throughput: ClassVar[bool] = True  # latency from the preset's throughput.<name> figures

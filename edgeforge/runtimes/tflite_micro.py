@@ -58,6 +58,7 @@ class TfliteMicro(Runtime):
     quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "int8", "int16x8")
     bundle_file: ClassVar[str] = "model.tflite"
     packages: ClassVar[tuple[str, ...]] = ("tflite-micro",)
+    measurement_code: ClassVar[tuple[str, ...]] = ("memory",)  # the offline memory plan it verifies and measures
     code_sizes: ClassVar[dict[str, CodeSize]] = {"*": TFLM_CODE_SIZE, "armv6-m": TFLM_ARMV6M_CODE_SIZE}
 
     def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:

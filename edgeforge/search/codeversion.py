@@ -20,7 +20,7 @@ TFLITE_CONVERSION_CODE = ("passes/ptq.py", "cost/weights.py", "cost/graph.py", "
 TFLITE_CONVERSION_DEPENDENCIES = ("tensorflow-cpu", "ai-edge-litert")
 ONNX_CONVERSION_CODE = ("export/onnx.py",)
 ONNX_CONVERSION_DEPENDENCIES = ("onnx", "tf2onnx")  # and ONNX Runtime's quantization tools: see below
-MEASUREMENT_CODE = ("runtimes/base.py", "runtimes/quantization.py", "cost/arena.py", "cost/graph.py", "memory")
+MEASUREMENT_CODE = ("runtimes/base.py", "runtimes/quantization.py", "cost/arena.py", "cost/graph.py")
 
 
 @functools.cache
@@ -60,4 +60,5 @@ def measurement_version(runtime) -> str:
 
     runtimes = [runtime] + ([get_runtime(runtime.accuracy_proxy)] if runtime.accuracy_proxy else [])
     modules = tuple(type(r).__module__.removeprefix("edgeforge.").replace(".", "/") + ".py" for r in runtimes)
+    modules += tuple(path for r in runtimes for path in r.measurement_code)
     return code_version(modules + MEASUREMENT_CODE, tuple(package for r in runtimes for package in r.packages))

@@ -34,6 +34,8 @@ class SearchResult:
     dropped: dict[str, dict[str, list]] = field(default_factory=dict)  # target -> id -> exclusions
     kept: dict[str, list[str]] = field(default_factory=dict)  # target -> ids the pre-filter kept
     budget_exhausted: bool = False
+    replayed: int = 0  # evaluations replayed from an earlier search of the same space (no training)
+    new_region: dict[str, str] = field(default_factory=dict)  # target -> why the search went beyond them
 
 
 def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[SearchResult, Evaluator]:
@@ -48,9 +50,11 @@ def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[Sea
     try:
         session = Session(evaluator, prefilter, executor, progress)
         strategy = resolve_strategy(spec.search.strategy, session)
-        run_strategy(strategy, session)
+        explored = load_explored(memo, explored_key(evaluator))
+        new_region = run_strategy(strategy, session, explored)
     finally:
         executor.close()
+    store_explored(memo, explored_key(evaluator), session.history)
     result = SearchResult(
         space=space,
         base_accuracy=session.base_accuracy,
@@ -61,5 +65,41 @@ def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[Sea
         dropped=prefilter.dropped,
         kept={name: sorted(ids) for name, ids in session.kept.items()},
         budget_exhausted=session.budget_exhausted,
+        replayed=len(explored or ()),
+        new_region=new_region,
     )
     return result, evaluator
+
+
+# -- the explored region -------------------------------------------------------------------------
+# The evaluations a search made are stored in the memo under the hash of everything that decides
+# them but the constraints and objectives. A later search with other constraints replays them
+# first (memo hits, no training) and goes beyond them only for a target none of them serves, so a
+# constraint edit inside the explored region never trains. The same spec replays to the same state.
+
+def explored_key(evaluator: Evaluator) -> str:
+    from edgeforge.search.memo import hash_of
+
+    spec = evaluator.spec
+    targets = {name: [t.device.name, t.runtime, t.quantization] for name, t in sorted(spec.targets.items())}
+    return hash_of("explored", evaluator.trainer.base_key, spec.search.model_dump(mode="json"), targets)
+
+
+def load_explored(memo, key: str) -> list[tuple[tuple, int | None]] | None:
+    import json
+
+    from edgeforge.search.candidates import TrainingRecipe
+
+    folder = memo.entry("explored", key)
+    if folder is None:
+        return None
+    try:
+        calls = json.loads((folder / "record.json").read_text())["calls"]
+        return [(tuple(TrainingRecipe(**config) for config in recipes), epochs) for recipes, epochs in calls]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged record only costs the replay: the search explores afresh
+
+
+def store_explored(memo, key: str, history) -> None:
+    calls = [[[recipe.config() for recipe in recipes], epochs] for recipes, epochs in history]
+    memo.store("explored", key, lambda out: {"calls": calls})

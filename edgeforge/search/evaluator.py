@@ -12,6 +12,8 @@ The evaluator puts together the library's parts, each keyed by the code that pro
 
 from __future__ import annotations
 
+import hashlib
+
 from edgeforge.errors import BuildError
 from edgeforge.runtimes import get_runtime
 from edgeforge.search.candidates import Candidate, TrainingRecipe
@@ -52,10 +54,19 @@ class Evaluator:
         """(.tflite bytes, record with weight statistics): what every cost figure is read from."""
         return self.converter.converted(candidate, "tflite", epochs)
 
-    def artifact(self, candidate: Candidate, runtime: str, epochs: int | None = None) -> tuple[bytes, str, dict]:
-        """(bytes, file suffix, record) of what the target's runtime loads."""
+    def artifact(
+        self, candidate: Candidate, runtime: str, epochs: int | None = None, target: Target | None = None
+    ) -> tuple[bytes, str, dict]:
+        """(bytes, file suffix, record) of what the target's runtime loads: the converted artifact,
+        or with `target` the file its device loads (`Runtime.device_artifact`, e.g. TFLite Micro's
+        offline memory plan), suffixed `.<runtime><suffix>` when that differs from the converted one."""
         artifact = get_runtime(runtime).artifact
         model_bytes, record = self.converter.converted(candidate, artifact, epochs)
+        if target is not None:
+            device_bytes = self.measurer.device_artifact(model_bytes, runtime, target)
+            if device_bytes != model_bytes:
+                record = {**record, "sha256": hashlib.sha256(device_bytes).hexdigest(), "model_bytes": len(device_bytes)}
+                return device_bytes, f".{runtime}{SUFFIXES[artifact]}", record
         return model_bytes, SUFFIXES[artifact], record
 
     def untrained_converted(self, width: float, mode: str) -> bytes:
@@ -78,7 +89,9 @@ class Evaluator:
         from edgeforge.cost.metrics import candidate_metrics
 
         tflite_bytes, conversion = self.converted(candidate, epochs)
-        artifact_bytes, _, _ = self.artifact(candidate, target.runtime, epochs)
+        artifact_bytes, _, _ = self.artifact(candidate, target.runtime, epochs, target)
+        if get_runtime(target.runtime).artifact == "tflite":
+            tflite_bytes = artifact_bytes  # the device's own file (its memory plan, say): costs are read from it
         return candidate_metrics(
             tflite_bytes=tflite_bytes,
             conversion=conversion,

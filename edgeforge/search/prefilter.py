@@ -7,7 +7,8 @@ width × PTQ mode predicts every combination sharing them: the trained base mode
 (its conversions are needed anyway) and a seeded, untrained student at each narrower width. Each
 is converted once (memoized like any conversion) and costed with the profile's functions: MACs
 and the per-op latency model, flash = model + runtime code, and the arena from the memory planner
-replayed in Python (`estimate_arena_bytes`), never by running the model.
+replayed in Python (`estimate_arena_bytes`; for TFLite Micro targets with `memory_plan: offline`,
+the head of edgeforge's offline plan, `Runtime.predicted_costs`), never by running the model.
 
 A combination is dropped for a target when a prediction exceeds one of its resource limits by
 more than `MARGIN`, so an estimate a little above the measured value never drops a feasible one
@@ -44,9 +45,12 @@ class Prefilter:
         return [c for c in space if c.id not in kept]
 
 
-def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: float | None = None) -> dict:
-    """The resource metrics of a .tflite on a device, from the graph alone (no runtime run)."""
-    from edgeforge.cost.arena import estimate_arena_bytes
+def predict_metrics(
+    model_bytes: bytes, device, runtime: str, inference_hz: float | None = None, memory_plan: str | None = None
+) -> dict:
+    """The resource metrics of a .tflite on a device, from the graph alone (no runtime run); the
+    arena under the target's `memory_plan` where the runtime can plan it offline."""
+    from edgeforge.cost.arena import arena_under_plan, estimate_arena_bytes
     from edgeforge.cost.energy import avg_power_mw, energy_mj
     from edgeforge.cost.flash import flash_bytes
     from edgeforge.cost.graph import read_graph
@@ -65,7 +69,7 @@ def predict_metrics(model_bytes: bytes, device, runtime: str, inference_hz: floa
     metrics = {
         "model_bytes": graph.model_bytes,
         "flash_bytes": predicted.get("flash_bytes") or flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
-        "arena_bytes": predicted.get("arena_bytes") or estimate_arena_bytes(graph),
+        "arena_bytes": arena_under_plan(predicted, memory_plan) or estimate_arena_bytes(graph),
         "latency_ms": latency_ms,
         "energy_mj": energy_mj(latency_ms, device),
     }
@@ -112,7 +116,9 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
             structures[key] = structural_bytes(evaluator, *key)
         for name in targets_of(candidate):
             target = spec.targets[name]
-            predicted = predict_metrics(structures[key], target.device, target.runtime, target.constraints.inference_hz)
+            predicted = predict_metrics(
+                structures[key], target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
+            )
             predictions.setdefault(candidate.id, {})[name] = predicted
             excluded = exclusions(predicted, target.constraints)
             if excluded:

@@ -23,15 +23,18 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
             if evaluated.metrics is not None:
                 # The file the target's runtime loads, and the .tflite every cost figure is read from.
                 tflite_bytes, _ = evaluator.converted(evaluated.candidate, evaluated.epochs)
-                model_bytes, suffix, record = evaluator.artifact(evaluated.candidate, target.runtime, evaluated.epochs)
+                model_bytes, suffix, record = evaluator.artifact(evaluated.candidate, target.runtime, evaluated.epochs, target)
+                tflite_name = f"{candidate_id}.tflite"
+                if suffix.endswith(".tflite"):  # the device's .tflite (a memory plan, say) is what costs were read from
+                    tflite_name, tflite_bytes = f"{candidate_id}{suffix}", model_bytes
                 (out / "models").mkdir(exist_ok=True)
-                for filename, data in ((f"{candidate_id}.tflite", tflite_bytes), (f"{candidate_id}{suffix}", model_bytes)):
+                for filename, data in ((tflite_name, tflite_bytes), (f"{candidate_id}{suffix}", model_bytes)):
                     if filename not in models_written:
                         (out / "models" / filename).write_bytes(data)
                         models_written.add(filename)
                 files = {
                     "artifact": (final / "models" / f"{candidate_id}{suffix}").as_posix(),
-                    "tflite_artifact": (final / "models" / f"{candidate_id}.tflite").as_posix(),
+                    "tflite_artifact": (final / "models" / tflite_name).as_posix(),
                     "sha256": record["sha256"],
                     "trained_key": evaluator.trainer.key(evaluated.candidate.training, evaluated.epochs),
                 }
@@ -72,6 +75,8 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "pruned_everywhere": result.pruned_everywhere,  # combinations no target kept
         "pruned_per_target": {name: len(dropped) for name, dropped in sorted(result.dropped.items())},
         "budget_exhausted": result.budget_exhausted,
+        "replayed": result.replayed,  # evaluations replayed from the explored region (memo hits)
+        "new_region": result.new_region,  # target -> why the search trained beyond the explored region
         "unevaluated_per_target": {name: len(set(result.kept.get(name, ())) - set(evaluations))
                                    for name, evaluations in sorted(result.per_target.items())},
         "failed_per_target": {name: {cid: e.failure for cid, e in sorted(evaluations.items()) if e.failure}

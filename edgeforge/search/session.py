@@ -77,6 +77,7 @@ class Session:
         self.recipes = sorted(self.candidates_by_recipe, key=lambda r: (recipe_depth(r), r))
         self.per_target: dict[str, dict[str, Evaluated]] = {name: {} for name in self.spec.targets}
         self.fidelity: dict[TrainingRecipe, int] = {}  # recipe -> fine-tune epochs it was evaluated at
+        self.history: list[tuple[tuple[TrainingRecipe, ...], int | None]] = []  # every evaluate() call, in order
         self.budget = self.spec.search.budget
         self.max_trainings = self.budget.max_trainings
         self.trainings_used: set[tuple[TrainingRecipe, int]] = set()
@@ -114,8 +115,10 @@ class Session:
         Ancestors trained on the way are scored too (they are candidates of the space as well).
         Recipes the budget cannot afford are skipped; returns the recipes scored.
         """
+        recipes = [recipe for recipe in dict.fromkeys(recipes) if recipe in self.candidates_by_recipe]
+        self.history.append((tuple(recipes), epochs))
         chosen, planned = [], set()
-        for recipe in dict.fromkeys(recipes):
+        for recipe in recipes:
             level = self._level(recipe, epochs)
             if level <= self.fidelity.get(recipe, 0):
                 continue
@@ -196,6 +199,12 @@ class Session:
         objective = self.spec.targets[target].objective
         feasible = [e for e in self.per_target[target].values() if e.feasible]
         return min(feasible, key=lambda e: ranking_key(e.metrics, objective), default=None)
+
+    def best_selectable(self, target: str) -> Evaluated | None:
+        """The target's best feasible candidate trained in full (probes are never selected)."""
+        objective = self.spec.targets[target].objective
+        selectable = [e for e in self.per_target[target].values() if e.feasible and e.epochs is None]
+        return min(selectable, key=lambda e: ranking_key(e.metrics, objective), default=None)
 
     def untried(self) -> list[TrainingRecipe]:
         return [recipe for recipe in self.recipes if recipe not in self.fidelity]

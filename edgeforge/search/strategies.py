@@ -54,9 +54,29 @@ def resolve_strategy(name: str, session: Session) -> str:
     return "exhaustive" if len(trainable) <= AUTO_EXHAUSTIVE_MAX_RECIPES else "multi_fidelity"
 
 
-def run_strategy(name: str, session: Session) -> None:
+def run_strategy(name: str, session: Session, explored: list | None = None) -> dict[str, str]:
+    """Run the strategy; first replay `explored` (an earlier search's `session.history` for the same
+    space, data and targets) when given. Returns, per target, why the search had to go beyond the
+    explored region ({} when the replay served every target, or there was nothing to replay)."""
     session.evaluate([TrainingRecipe()])  # cheap first: the base model's PTQ variants
+    if explored:
+        for recipes, epochs in explored:
+            session.evaluate(recipes, epochs)  # memo hits: the same trainings as before
+        unserved = {target: _why_unserved(session, target) for target in session.spec.targets
+                    if session.best_selectable(target) is None}
+        if not unserved:
+            return {}
+    else:
+        unserved = {}
     STRATEGIES[name](session)
+    return unserved
+
+
+def _why_unserved(session: Session, target: str) -> str:
+    tried = [e for e in session.per_target[target].values() if e.epochs is None]
+    failing = sorted({check.constraint for e in tried for check in e.checks if not check.ok})
+    return (f"none of the {len(tried)} candidates explored before is feasible"
+            + (f" (they miss {', '.join(failing)})" if failing else "") + "; searching a new region")
 
 
 def exhaustive(session: Session) -> None:

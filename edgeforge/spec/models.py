@@ -255,6 +255,12 @@ class Target(StrictModel):
     quantization: list[QuantMode] | None = Field(
         None, description="restrict this target to these PTQ modes (default: every mode its runtime and device run)"
     )
+    memory_plan: Literal["tflm", "offline"] = Field(
+        "offline",
+        description="tensor arena layout for tflite-micro: offline = edgeforge's operator order and offline memory "
+        "plan (OfflineMemoryAllocation, verified in the interpreter; never larger than TFLite Micro's own), "
+        "tflm = TFLite Micro's own greedy planner",
+    )
 
     @model_validator(mode="after")
     def _check_against_device(self) -> Target:

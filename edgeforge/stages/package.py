@@ -1,4 +1,5 @@
-"""Stage `package@T`: the exported files, manifest, canary inputs and drift reference → bundle/."""
+"""Stage `package@T`: the exported files, manifest, canary inputs, drift reference and the input's
+preprocessing (class names, normalization, audio frontend) → bundle/."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def run(target: str, params: str = "params.yaml") -> None:
     files = {Path(p).name: Path(p) for paths in exports.formats.values() for p in paths}
     format_of_file = {Path(p).name: fmt for fmt, paths in exports.formats.items() for p in paths}
     primary = _primary_file(files, get_runtime(selected.runtime).bundle_file)
+    preprocessing, companions = _preprocessing()
+    files.update(companions)  # the audio frontend ships next to the model that reads its features
     splits = load_splits(BUILD.splits)
     canary_x = splits.x_test[:CANARY_SAMPLES]
     # The updater on a Linux-class device or gateway checks the model with the runtime that loads
@@ -57,8 +60,26 @@ def run(target: str, params: str = "params.yaml") -> None:
         canary_x=canary_x,
         canary_y=canary_y,
         drift_reference=drift_reference_from(splits.x_train, splits.y_train),
+        preprocessing=preprocessing,
     )
     print(f"{target}: bundle with {len(manifest['files'])} files, model sha256 {manifest['model_sha256'][:12]}")
+
+
+def _preprocessing() -> tuple[dict, dict[str, Path]]:
+    """preprocessing.json (from prepare's info.json: classes, normalization, audio frontend) and
+    the files it names (frontend.tflite)."""
+    info = json.loads((BUILD.data_dir / "info.json").read_text())
+    steps = info.get("preprocessing", {})
+    frontend = steps.get("frontend")
+    preprocessing = {
+        "input_shape": info["input_shape"],
+        "class_names": info.get("class_names", [str(i) for i in range(info["num_classes"])]),
+        "normalize": steps.get("normalize"),
+        "frontend": frontend,
+        "data_sha256": info.get("source", {}).get("sha256"),
+    }
+    companions = {frontend["model_file"]: BUILD.data_dir / frontend["model_file"]} if frontend else {}
+    return preprocessing, companions
 
 
 def _primary_file(files: dict[str, Path], wanted: str) -> str:

@@ -37,6 +37,8 @@ def search_line(summary: dict) -> str:
         f"search ({summary['strategy']}): {summary['space_size']} candidates, {summary['evaluated']} evaluated, "
         f"{summary['trained']} trained, {summary['memo_hits']} memo hits"
     )
+    for target, why in summary.get("new_region", {}).items():
+        line += f"; {target}: {why}"
     failed = {cid for failures in summary["failed_per_target"].values() for cid in failures}
     if failed:
         line += f"; {len(failed)} failed (see `edgeforge report`)"

@@ -54,9 +54,9 @@ def test_load_dataset_names_missing_arrays_of_an_npz_file(tmp_path):
         load_dataset(Dataset(name="npz", path="readings.npz"), root=tmp_path)
 
 
-def test_load_dataset_rejects_non_numeric_csv_features(tmp_path):
-    (tmp_path / "table.csv").write_text("a,label\nhigh,0\nlow,1\n")
-    with pytest.raises(UserError, match="non-numeric or empty cells"):
+def test_load_dataset_names_the_line_and_column_of_a_non_numeric_csv_feature(tmp_path):
+    (tmp_path / "table.csv").write_text("a,label\n1.5,0\nhigh,1\n")
+    with pytest.raises(UserError, match=r"table\.csv: line 3, column 'a' is 'high', not a number"):
         load_dataset(Dataset(name="csv", path="table.csv"), root=tmp_path)
 
 

@@ -201,3 +201,40 @@ def test_a_deep_recipe_costs_its_untrained_ancestors_too():
     assert len(session.trainings_needed(deep, PROBE_EPOCHS)) == 4  # ancestors in full, itself briefly
     session.evaluate([parent_recipe(deep)])
     assert session.trainings_needed(deep, PROBE_EPOCHS) == {(deep, PROBE_EPOCHS)}
+
+
+def make_session_after(first: Session, **session) -> Session:
+    """A new search over the same memo as `first` (its trained models are memo hits)."""
+    second = make_session(planted("w1-s0-c16"), **session)
+    second.evaluator.trained_models = set(first.evaluator.trained_models)
+    return second
+
+
+def test_a_constraint_edit_inside_the_explored_region_replays_it_and_trains_nothing():
+    first = make_session(planted("w1-s0-c16"))
+    run_strategy("multi_fidelity", first)
+    assert first.evaluator.stats.trained > 0
+    second = make_session_after(first, constraints={"sbc": {"latency_ms": 1.5}, "mcu": {"latency_ms": 1.9}})
+    assert run_strategy("multi_fidelity", second, explored=first.history) == {}
+    assert second.evaluator.stats.trained == 0
+    assert second.best_selectable("sbc").metrics["latency_ms"] <= 1.5
+
+
+def test_the_same_spec_replays_to_the_same_evaluations():
+    first = make_session(planted("w1-s0-c16"))
+    run_strategy("multi_fidelity", first)
+    second = make_session_after(first)
+    run_strategy("multi_fidelity", second, explored=first.history)
+    assert second.evaluator.stats.trained == 0
+    for name in first.per_target:
+        assert {cid: e.metrics for cid, e in second.per_target[name].items()} == \
+               {cid: e.metrics for cid, e in first.per_target[name].items()}
+
+
+def test_a_constraint_no_explored_candidate_meets_searches_a_new_region_and_says_why():
+    first = make_session(planted("w1-s0-c16"))
+    run_strategy("multi_fidelity", first)
+    second = make_session_after(first, constraints={"sbc": {"latency_ms": 0.01}})
+    new_region = run_strategy("multi_fidelity", second, explored=first.history)
+    assert set(new_region) == {"sbc"}
+    assert "none of the" in new_region["sbc"] and "latency_ms" in new_region["sbc"] and "new region" in new_region["sbc"]
