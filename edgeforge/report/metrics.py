@@ -1,32 +1,32 @@
 """build/metrics.json: a few headline figures per target, the columns `dvc exp show` lists.
 
 Each target's selected.json is a metric too, with every field (about 40 columns per target); this
-file is the short view, so a sweep's table reads at a glance (see docs/sweeps.md for `--drop`).
+file is the short view. Keys are by figure, then target (`accuracy.mcu`), so their column names
+never collide with selected.json's or the params' and one `--keep` pattern selects them all (see
+docs/sweeps.md).
 """
 
 from __future__ import annotations
 
 from edgeforge.outputs import CONSTRAINT_METRICS
 
+FIGURES = ("chosen", "accuracy", "latency_ms", "ram_kb", "flash_kb")
+
 
 def headline_metrics(report: dict) -> dict:
-    """{target: {candidate, accuracy, latency_ms, ram_kb, flash_kb}, search: {evaluated, trained}}."""
-    metrics: dict[str, dict] = {}
+    """{"chosen": {target: id}, "accuracy": {...}, "latency_ms", "ram_kb", "flash_kb", "trainings": n}."""
+    figures: dict[str, dict] = {figure: {} for figure in FIGURES}
     for name, target in report["targets"].items():
         chosen = target["metrics"]
         if chosen is None:
-            metrics[name] = {"candidate": "none feasible"}
+            figures["chosen"][name] = "none feasible"
             continue
-        metrics[name] = {
-            "candidate": target["candidate"]["id"],
-            "accuracy": chosen.get("accuracy"),
-            "latency_ms": chosen.get("latency_ms"),
-            "ram_kb": _kb(chosen.get("arena_bytes"), "ram_kb"),
-            "flash_kb": _kb(chosen.get("flash_bytes"), "flash_kb"),
-        }
-    search = report["search"]
-    metrics["search"] = {"evaluated": search.get("evaluated"), "trained": search.get("trained")}
-    return metrics
+        figures["chosen"][name] = target["candidate"]["id"]
+        figures["accuracy"][name] = chosen.get("accuracy")
+        figures["latency_ms"][name] = chosen.get("latency_ms")
+        figures["ram_kb"][name] = _kb(chosen.get("arena_bytes"), "ram_kb")
+        figures["flash_kb"][name] = _kb(chosen.get("flash_bytes"), "flash_kb")
+    return {**{figure: values for figure, values in figures.items() if values}, "trainings": report["search"].get("trained")}
 
 
 def _kb(value, key: str):

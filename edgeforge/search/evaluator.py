@@ -32,12 +32,15 @@ class Evaluator:
     def __init__(self, spec: Spec, splits, base_model, memo: Memo):
         self.spec = spec
         self.splits = splits
-        self.base_model = base_model
         self.memo = memo
         self.stats = Stats()
         self.trainer = Trainer(spec, splits, base_model, memo, self.stats)
         self.converter = Converter(self.trainer, memo, self.stats)
         self.measurer = Measurer(memo, splits, spec.search.eval_samples, self.stats)
+
+    @property
+    def base_model(self):
+        return self.trainer.base_model
 
     # -- training (see Trainer) ------------------------------------------------------------------
     def trained(self, recipe: TrainingRecipe, epochs: int | None = None):

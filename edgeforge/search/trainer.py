@@ -20,8 +20,36 @@ from edgeforge.search.memo import Memo, Stats, hash_of
 
 
 def weights_fingerprint(model) -> str:
+    return _fingerprint(model.get_weights())
+
+
+def file_weights_fingerprint(path: Path) -> str:
+    """`weights_fingerprint` of a tf_keras .h5 file, read with h5py: no TensorFlow import, so a search
+    whose every result is in the memo never loads it. The order is Keras's own: layers as saved,
+    then each layer's weights (what `get_weights()` returns)."""
+    import h5py
+
+    if not Path(path).is_file():
+        from edgeforge.errors import BuildError
+
+        raise BuildError(f"{path}: base model missing; run `dvc repro train`")
+    with h5py.File(path, "r") as file:
+        group = file["model_weights"] if "model_weights" in file else file
+        arrays = [
+            group[_text(layer)][_text(weight)][()]
+            for layer in group.attrs["layer_names"]
+            for weight in group[_text(layer)].attrs["weight_names"]
+        ]
+    return _fingerprint(arrays)
+
+
+def _text(name) -> str:
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _fingerprint(arrays) -> str:
     digest = hashlib.sha256()
-    for array in model.get_weights():
+    for array in arrays:
         digest.update(str(array.shape).encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:32]
@@ -31,15 +59,25 @@ class Trainer:
     """`trained(recipe, epochs)`: the recipe's model, trained on a memo miss only."""
 
     def __init__(self, spec, splits, base_model, memo: Memo, stats: Stats | None = None):
+        """`base_model` is the trained base model, or the path of its .h5 file: then it is loaded only
+        when a training needs it (never when every result comes from the memo)."""
         self.spec = spec
         self.splits = splits
-        self.base_model = base_model
+        self._base_model = base_model
         self.memo = memo
         self.stats = stats or Stats()
-        self.base_key = hash_of(
-            weights_fingerprint(base_model), splits.fingerprint(), training_version(), spec.model.name, spec.project.seed
-        )
+        is_file = isinstance(base_model, (str, Path))
+        fingerprint = file_weights_fingerprint(base_model) if is_file else weights_fingerprint(base_model)
+        self.base_key = hash_of(fingerprint, splits.fingerprint(), training_version(), spec.model.name, spec.project.seed)
         self._models: dict[tuple, tuple] = {}
+
+    @property
+    def base_model(self):
+        if isinstance(self._base_model, (str, Path)):
+            from edgeforge.models.training import load_base_model
+
+            self._base_model = load_base_model(self._base_model)
+        return self._base_model
 
     def key(self, recipe: TrainingRecipe, epochs: int | None = None) -> str:
         if recipe.is_base:  # never trained: the same model at every fidelity

@@ -111,10 +111,9 @@ def read_selected_model(selected: Selection) -> bytes:
 
 def load_candidate_keras(spec, splits, selected: Selection):
     """The selected candidate's trained Keras model, the very one verified: export never trains."""
-    from edgeforge.models.training import load_base_model
     from edgeforge.search.candidates import Candidate
     from edgeforge.search.memo import Memo
     from edgeforge.search.trainer import Trainer
 
-    trainer = Trainer(spec, splits, load_base_model(BUILD.base_model), Memo(BUILD.memo_dir()))
+    trainer = Trainer(spec, splits, BUILD.base_model, Memo(BUILD.memo_dir()))
     return trainer.load(Candidate(**selected.candidate.config).training, selected.trained_key)

@@ -12,7 +12,6 @@ from edgeforge.spec import load_params
 def run(params: str = "params.yaml") -> None:
     from rich.progress import Progress
 
-    from edgeforge.models.training import load_base_model
     from edgeforge.search.engine import run_search
     from edgeforge.search.results import write_search_outputs
 
@@ -23,7 +22,7 @@ def run(params: str = "params.yaml") -> None:
     with Progress(transient=True) as bar:
         task = bar.add_task("searching", total=None)
         result, evaluator = run_search(
-            spec, splits, load_base_model(BUILD.base_model), memo,
+            spec, splits, BUILD.base_model, memo,  # loaded only if something must be trained
             progress=lambda text, done, total: bar.update(task, description=text, completed=done, total=total),
         )
     with atomic_dir(BUILD.search_dir) as out:

@@ -214,3 +214,18 @@ def test_a_failing_export_falls_back_to_the_next_candidate(project, monkeypatch)
     manifest = json.loads((project / "build/targets/sbc/bundle/manifest.json").read_text())
     assert manifest["candidate"]["id"] == exports["candidate"]
     assert manifest["verified_sha256"] == exports["selection"]["sha256"]
+
+
+def test_a_search_served_by_the_memo_never_imports_tensorflow(project):
+    """A constraint edit re-runs the search on memo hits only: no TensorFlow, no training."""
+    compose(project, "targets.mcu.constraints.latency_ms=3")
+    probe = (
+        "import sys\n"
+        "from edgeforge.stages import search\n"
+        "search.run()\n"
+        "heavy = sorted(m for m in ('tensorflow', 'tf_keras', 'tensorflow_model_optimization') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = run(sys.executable, "-c", probe, cwd=project)
+    assert "HEAVY []" in result.stdout, result.stdout
+    assert summary(project)["trained"] == 0

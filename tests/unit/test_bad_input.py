@@ -11,7 +11,7 @@ from edgeforge.search.memo import Memo
 
 
 def test_prepare_names_a_missing_data_file(tmp_project, capsys):
-    main(["compose", "dataset.name=npz", "+dataset.path=data/readings.npz"])
+    main(["compose", "dataset.name=npz", "dataset.path=data/readings.npz"])
     assert main(["stage", "prepare"]) == 2
     err = capsys.readouterr().err
     assert "dataset.path: data/readings.npz does not exist" in err
@@ -20,7 +20,7 @@ def test_prepare_names_a_missing_data_file(tmp_project, capsys):
 
 def test_prepare_names_a_corrupt_data_file(tmp_project, capsys):
     tmp_project.gen({"data/readings.npz": b"PK\x03\x04 this is not an archive"})
-    main(["compose", "dataset.name=npz", "+dataset.path=data/readings.npz"])
+    main(["compose", "dataset.name=npz", "dataset.path=data/readings.npz"])
     assert main(["stage", "prepare"]) == 2
     err = capsys.readouterr().err
     assert "dataset.path: data/readings.npz could not be read as npz" in err
@@ -29,14 +29,14 @@ def test_prepare_names_a_corrupt_data_file(tmp_project, capsys):
 
 def test_prepare_names_missing_arrays_in_npz(tmp_project, capsys):
     np.savez(tmp_project / "readings.npz", features=np.zeros((10, 4)))
-    main(["compose", "dataset.name=npz", "+dataset.path=readings.npz"])
+    main(["compose", "dataset.name=npz", "dataset.path=readings.npz"])
     assert main(["stage", "prepare"]) == 2
     assert "arrays ['x', 'y'] missing" in capsys.readouterr().err
 
 
 def test_prepare_names_a_missing_csv_label_column(tmp_project, capsys):
     tmp_project.gen({"table.csv": "a,b,kind\n1,2,0\n3,4,1\n"})
-    main(["compose", "dataset.name=csv", "+dataset.path=table.csv"])
+    main(["compose", "dataset.name=csv", "dataset.path=table.csv"])
     assert main(["stage", "prepare"]) == 2
     assert "no column 'label' (columns: a, b, kind); set dataset.label_column" in capsys.readouterr().err
 
@@ -44,7 +44,7 @@ def test_prepare_names_a_missing_csv_label_column(tmp_project, capsys):
 def test_prepare_reads_a_csv_file(tmp_project, capsys):
     rows = "\n".join(f"{i % 7},{i % 5},{i % 2}" for i in range(60))
     tmp_project.gen({"table.csv": "a,b,label\n" + rows + "\n"})
-    main(["compose", "dataset.name=csv", "+dataset.path=table.csv", "model=mlp"])
+    main(["compose", "dataset.name=csv", "dataset.path=table.csv", "model=mlp"])
     assert main(["stage", "prepare"]) == 0
     assert (tmp_project / "build/data/splits.npz").is_file()
 

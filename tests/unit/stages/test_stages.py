@@ -42,8 +42,10 @@ def test_prepare_writes_the_split_and_its_info(tmp_project):
     assert sorted(path.name for path in (tmp_project / BUILD.data_dir).iterdir()) == ["info.json", "splits.npz"]
     splits = load_splits(BUILD.splits)
     info = json.loads((tmp_project / BUILD.data_dir / "info.json").read_text())
-    assert info == {"input_shape": [8, 8, 1], "num_classes": 10, "train": len(splits.y_train),
-                    "val": len(splits.y_val), "test": len(splits.y_test)}
+    assert {key: info[key] for key in ("input_shape", "num_classes", "train", "val", "test")} == {
+        "input_shape": [8, 8, 1], "num_classes": 10, "train": len(splits.y_train), "val": len(splits.y_val),
+        "test": len(splits.y_test)}
+    assert info["class_names"] == [str(digit) for digit in range(10)] and info["source"]["kind"] == "digits"
     assert info["train"] + info["val"] + info["test"] == 1797
 
 
@@ -65,7 +67,7 @@ def test_prepare_keeps_the_previous_split_when_the_data_file_is_missing(tmp_proj
     compose_params()
     prepare.run()
     before = load_splits(BUILD.splits).fingerprint()
-    compose_params("dataset.name=npz", "+dataset.path=data/readings.npz")
+    compose_params("dataset.name=npz", "dataset.path=data/readings.npz")
     with pytest.raises(UserError, match="data/readings.npz does not exist"):
         prepare.run()
     assert load_splits(BUILD.splits).fingerprint() == before
@@ -77,7 +79,7 @@ def test_prepare_reads_an_npz_file(tmp_project):
 
     y = np.repeat(np.arange(3), 20)
     np.savez(tmp_project / "readings.npz", x=np.random.default_rng(0).random((60, 5)), y=y)
-    compose_params("dataset.name=npz", "+dataset.path=readings.npz", "model=mlp")
+    compose_params("dataset.name=npz", "dataset.path=readings.npz", "model=mlp")
     prepare.run()
     splits = load_splits(BUILD.splits)
     assert splits.input_shape == (5,) and splits.num_classes == 3
