@@ -1,181 +1,178 @@
-"""How well the device presets' latency figures reproduce published benchmarks.
+"""How well the presets' latency figures reproduce measurements they were, and were not, fitted on.
 
-    .venv/bin/python benchmarks/latency_model.py          # the table and the held-out error
-    .venv/bin/python benchmarks/latency_model.py --fit    # figures fitted to the calibrate points
+    .venv/bin/python benchmarks/latency_model.py           # per point, then per core/runtime
+    .venv/bin/python benchmarks/latency_model.py --json    # the same as JSON
+    .venv/bin/python benchmarks/latency_model.py --mlperf  # MLPerf Tiny models on every preset, beside published figures
 
-Reads benchmarks/latency_reference.yaml (models and published latencies, each with its source)
-and the presets in specs/device/. For every point it predicts the latency with
-edgeforge.cost.latency and prints the error; points marked `holdout` were not used to choose the
-preset's figures, so their error is the honest measure of the model. `--fit` prints, per device
-and runtime, the macs_per_cycle and op_overhead_us that best match the `calibrate` points (least
-squares on log latency): those are the numbers copied into the presets.
+Reads benchmarks/latency_reference.yaml and the presets in specs/device/. Every point is predicted
+by edgeforge.cost.latency with the figures of its group's preset, evaluated at the clock of the
+board measured. Per core and runtime it prints the fit error, the leave-one-board-out error (each
+board predicted by a refit without it) and the held-out error (points never fitted: MLPerf Tiny
+v0.5 and others), against the acceptance target: at least 90% of held-out points within ±25% and
+mean |error| at most 15%, for every core/runtime with at least three held-out points. Energy is
+checked the same way where a point publishes energy per inference and its board is a preset.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import statistics
 import sys
 import warnings
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgeforge.cost.latency import predict_latency_ms  # noqa: E402
-from edgeforge.spec.device import Device  # noqa: E402
+from edgeforge.cost import calibration  # noqa: E402
 from edgeforge.spec.presets import load_preset  # noqa: E402
 
 REFERENCE = Path(__file__).with_name("latency_reference.yaml")
-HOLDOUT_TARGET_PCT = 35.0
-MIN_WORK_PER_OP_SPAN = 3
-OVERHEAD_GRID_US = [0.0] + [round(0.1 * 1.25**i, 3) for i in range(60)]  # 0.1 µs .. ~65 ms
+WITHIN_PCT = 25.0
+SHARE_WITHIN = 0.9
+MEAN_PCT = 15.0
+MLPERF = {"kws": "keyword spotting (DS-CNN)", "vww": "visual wake words (MobileNetV1-0.25)",
+          "ic": "image classification (ResNet-8)", "ad": "anomaly detection (FC autoencoder)"}
 
 
-def model_ops(model: dict, dtype: str) -> list[tuple[str, str, int, int]]:
-    """An op list with the model's totals. The latency model is a sum of per-op terms, so one op
-    carrying all the MACs, one carrying all zero-MAC output elements and padding ops for the
-    remaining per-op overhead predict exactly what the full op list would."""
-    padding = [("RESHAPE", dtype, 0, 0)] * (model["ops"] - 2)
-    return [("CONV_2D", dtype, model["macs"], 0), ("RESHAPE", dtype, 0, model["zero_mac_outputs"]), *padding]
+def evaluate(reference: dict) -> dict:
+    points = calibration.reference_points(reference)
+    works = calibration.reference_works(reference)
+    raw = {p["source"] + p["model"] + p["board"]: p for p in reference["points"]}
+    rows, groups = [], {}
+    for name, group in reference["groups"].items():
+        device = load_preset(group["presets"][0], ROOT / "specs")
+        mine = [p for p in points if p.group == name]
+        fit_points = [p for p in mine if p.role == "fit" and p.runtime == group["runtime"]]
+        summary = {"core": group["core"], "runtime": group["runtime"], "kernels": group["kernels"],
+                   "presets": group["presets"], "latency_error": device.throughput[group["runtime"]].latency_error}
+        errors: dict[str, list[float]] = {"fit": [], "held_out": []}
+        energy_errors = []
+        for p in mine:
+            scored = p.runtime == group["runtime"] and works[p.model].dtype in device.throughput[p.runtime].macs_per_cycle
+            predicted = _predict(p, device, works) if scored else None
+            error = calibration.relative_error(predicted, p.latency_ms) if predicted is not None else None
+            row = {"group": name, "board": p.board, "runtime": p.runtime, "model": p.model, "role": p.role,
+                   "clock_mhz": p.clock_mhz, "published_ms": p.latency_ms, "predicted_ms": predicted,
+                   "error_pct": None if error is None else round(100 * error, 1), "source": p.source}
+            preset = raw[p.source + p.model + p.board].get("preset")
+            if p.energy_uj and preset and predicted is not None:
+                power_mw = load_preset(preset, ROOT / "specs").power.active_mw
+                row["published_energy_uj"] = p.energy_uj
+                row["predicted_energy_uj"] = round(predicted * power_mw, 3)
+                row["energy_error_pct"] = round(100 * calibration.relative_error(predicted * power_mw, p.energy_uj), 1)
+                if p.role == "held_out":
+                    energy_errors.append(row["energy_error_pct"] / 100)
+            rows.append(row)
+            if error is not None and p.role in errors:
+                errors[p.role].append(error)
+        lobo = calibration.leave_one_board_out(name, fit_points, works, group["prior"])
+        summary["fit"] = _stats(errors["fit"])
+        summary["leave_one_board_out"] = _stats([e for _, e in lobo])
+        summary["held_out"] = _stats(errors["held_out"])
+        summary["held_out_energy"] = _stats(energy_errors)
+        held = summary["held_out"]
+        if held["n"] >= 3:
+            summary["meets_target"] = held["share_within_25pct"] >= SHARE_WITHIN and held["mean_abs_pct"] <= MEAN_PCT
+        groups[name] = summary
+    return {"points": rows, "groups": groups}
 
 
-def board(point: dict, presets: dict[str, Device]) -> Device:
-    """The preset, or the board the point was measured on: same core and kernels at another clock.
-    Per-cycle figures carry over; the per-op overhead (µs at the preset's clock) scales with it."""
-    device = presets[point["device"]]
-    if "clock_mhz" not in point:
-        return device
-    scale = device.clock_mhz / point["clock_mhz"]
-    throughput = {
-        runtime: figures.model_copy(update={"op_overhead_us": figures.op_overhead_us * scale})
-        for runtime, figures in device.throughput.items()
-    }
-    return device.model_copy(update={"clock_mhz": point["clock_mhz"], "throughput": throughput})
+def mlperf_table(reference: dict) -> list[dict]:
+    """The MLPerf Tiny reference models predicted on every preset and runtime with throughput
+    figures, beside any published figure for that board and runtime."""
+    from edgeforge.spec.presets import preset_names
+
+    works = calibration.reference_works(reference)
+    published: dict[tuple[str, str, str], list[str]] = {}
+    for p in reference["points"]:
+        if p.get("preset"):
+            published.setdefault((p["preset"], p["runtime"], p["model"]), []).append(
+                f"{p['latency_ms']:g} ms ({p['role']}; {p['source'].split(':')[0]})"
+            )
+    rows = []
+    for name in preset_names(ROOT / "specs"):
+        device = load_preset(name, ROOT / "specs")
+        for runtime, figures in device.throughput.items():
+            for model in MLPERF:
+                for dtype in ("int8", "float32"):
+                    key = f"{model}_{dtype}"
+                    if key not in works or dtype not in figures.macs_per_cycle:
+                        continue
+                    point = calibration.Point("", runtime, "", name, key, 1.0, device.clock_mhz, "")
+                    rows.append({"preset": name, "runtime": runtime, "model": key, "predicted_ms": round(_predict(point, device, works), 4),
+                                 "latency_error": figures.latency_error, "published": published.get((name, runtime, key), [])})
+    return rows
 
 
-def overhead_ms(point: dict, model: dict, presets: dict[str, Device], overhead_us: float) -> float:
-    """Per-op overhead of a whole model, `overhead_us` being given at the preset's clock."""
-    scale = presets[point["device"]].clock_mhz / point.get("clock_mhz", presets[point["device"]].clock_mhz)
-    return model["ops"] * overhead_us * scale / 1e3
-
-
-def predict(point: dict, models: dict, presets: dict[str, Device]) -> float:
+def _predict(point, device, works) -> float:
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # every op and dtype here must be known to the model
-        ops = model_ops(models[point["model"]], point["dtype"])
-        return predict_latency_ms(ops, board(point, presets), point["runtime"])
+        warnings.simplefilter("error")  # every op and dtype of a reference model must be known
+        return calibration.predict_point(point, device, works)
 
 
-def report(reference: dict, presets: dict[str, Device]) -> None:
-    models = reference["models"]
-    header = (
-        f"{'device':<22} {'runtime':<12} {'model':<24} {'dtype':<8} {'MACs':>9} "
-        f"{'published':>10} {'predicted':>10} {'error':>8}  role"
-    )
+def _stats(errors: list[float]) -> dict:
+    if not errors:
+        return {"n": 0}
+    magnitudes = [abs(e) * 100 for e in errors]
+    return {
+        "n": len(errors),
+        "mean_abs_pct": round(statistics.mean(magnitudes), 1),
+        "worst_pct": round(max(magnitudes), 1),
+        "within_25pct": sum(m <= WITHIN_PCT for m in magnitudes),
+        "share_within_25pct": round(sum(m <= WITHIN_PCT for m in magnitudes) / len(magnitudes), 3),
+    }
+
+
+def print_report(result: dict) -> None:
+    header = f"{'core/runtime':<26} {'board':<18} {'model':<30} {'role':<9} {'published':>11} {'predicted':>11} {'error':>8}"
     print(header)
     print("-" * len(header))
-    holdout_errors, misses = [], []
-    for point in reference["points"]:
-        predicted = predict(point, models, presets)
-        error = 100 * (predicted - point["ms"]) / point["ms"]
-        if point["role"] == "holdout":
-            holdout_errors.append(error)
-            if abs(error) > HOLDOUT_TARGET_PCT:
-                misses.append(f"{point['device']}/{point['runtime']}/{point['model']}/{point['dtype']} {error:+.0f}%")
-        clock = f" @{point['clock_mhz']} MHz" if "clock_mhz" in point else ""
-        print(
-            f"{point['device']:<22} {point['runtime']:<12} {point['model']:<24} {point['dtype']:<8} "
-            f"{models[point['model']]['macs'] / 1e6:>8.2f}M {point['ms']:>8.3f}ms {predicted:>8.3f}ms "
-            f"{error:>+7.1f}%  {point['role']}{clock}"
-        )
-    worst = max(abs(e) for e in holdout_errors)
-    mean_abs = statistics.mean(abs(e) for e in holdout_errors)
-    within = sum(abs(e) <= HOLDOUT_TARGET_PCT for e in holdout_errors)
-    print(
-        f"\nheld-out points: {len(holdout_errors)}; mean |error| {mean_abs:.1f}%, worst {worst:.1f}%; "
-        f"{within}/{len(holdout_errors)} within the ±{HOLDOUT_TARGET_PCT:.0f}% target"
-    )
-    if misses:
-        print("outside the target: " + "; ".join(misses))
+    for row in result["points"]:
+        predicted = f"{row['predicted_ms']:>9.4g}ms" if row["predicted_ms"] is not None else f"{'-':>11}"
+        error = f"{row['error_pct']:>+7.1f}%" if row["error_pct"] is not None else f"{'-':>8}"
+        runtime = "" if row["runtime"] == row["group"].split("/")[1] else f"  [{row['runtime']}]"
+        print(f"{row['group']:<26} {row['board'][:18]:<18} {row['model']:<30} {row['role']:<9} "
+              f"{row['published_ms']:>9.4g}ms {predicted} {error}{runtime}")
+    print()
+    for name, summary in result["groups"].items():
+        held, lobo, fit = summary["held_out"], summary["leave_one_board_out"], summary["fit"]
+        line = f"{name:<26} error bar ±{summary['latency_error']:.0%}; fit mean |error| {fit.get('mean_abs_pct', '-')}%"
+        if lobo["n"]:
+            line += f"; leave-one-board-out mean {lobo['mean_abs_pct']}% (n={lobo['n']}, worst {lobo['worst_pct']}%)"
+        if held["n"]:
+            line += (f"; held-out {held['within_25pct']}/{held['n']} within ±25%, mean {held['mean_abs_pct']}%, "
+                     f"worst {held['worst_pct']}%")
+        if "meets_target" in summary:
+            line += " -> target " + ("met" if summary["meets_target"] else "NOT met")
+        energy = summary["held_out_energy"]
+        if energy["n"]:
+            line += f"; held-out energy mean |error| {energy['mean_abs_pct']}% (n={energy['n']})"
+        print(line)
 
 
-def fit(reference: dict, presets: dict[str, Device]) -> None:
-    """Per (device, runtime): per-dtype macs_per_cycle (for a given overhead, the geometric mean of
-    what each calibrate point implies), first with the preset's op_overhead_us kept, then with the
-    overhead fitted too (grid search on squared log error) when the points can separate the two:
-    their MACs per op must differ by MIN_WORK_PER_OP_SPAN or more."""
-    models = reference["models"]
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for point in reference["points"]:
-        if point["role"] == "calibrate":
-            groups.setdefault((point["device"], point["runtime"]), []).append(point)
-    for (name, runtime), points in groups.items():
-        kept = presets[name].throughput[runtime].op_overhead_us
-        fits = [("preset overhead", [kept])]
-        work_per_op = [models[p["model"]]["macs"] / models[p["model"]]["ops"] for p in points]
-        if max(work_per_op) >= MIN_WORK_PER_OP_SPAN * min(work_per_op):
-            fits.append(("fitted overhead", OVERHEAD_GRID_US))
-        for label, grid in fits:
-            best = _best_fit(points, models, presets, grid)
-            if best is None:
-                print(f"{name:<22} {runtime:<12} {label}: no consistent fit")
-                continue
-            loss, overhead_us, rates = best
-            figures = ", ".join(f"{dtype}: {rate:.4g}" for dtype, rate in sorted(rates.items()))
-            rms = 100 * (math.exp(math.sqrt(loss / len(points))) - 1)
-            print(f"{name:<22} {runtime:<12} {label:<16} macs_per_cycle {{{figures}}}  "
-                  f"op_overhead_us {overhead_us:g}  (rms error {rms:.1f}%)")
-
-
-def _best_fit(points, models, presets, grid):
-    best = None
-    for overhead_us in grid:
-        rates = _rates_for(points, models, presets, overhead_us)
-        if rates is None:
-            continue
-        loss = sum(math.log(_latency(p, models, presets, rates, overhead_us) / p["ms"]) ** 2 for p in points)
-        if best is None or loss < best[0] - 1e-12:
-            best = (loss, overhead_us, rates)
-    return best
-
-
-def _rates_for(points, models, presets, overhead_us) -> dict[str, float] | None:
-    implied: dict[str, list[float]] = {}
-    for p in points:
-        model, device = models[p["model"]], board(p, presets)
-        compute_ms = p["ms"] - overhead_ms(p, model, presets, overhead_us)
-        if compute_ms <= 0:
-            return None
-        work = model["macs"] + model["zero_mac_outputs"]
-        implied.setdefault(p["dtype"], []).append(work / (compute_ms / 1e3 * device.clock_mhz * 1e6))
-    return {dtype: statistics.geometric_mean(values) for dtype, values in implied.items()}
-
-
-def _latency(point, models, presets, rates, overhead_us) -> float:
-    """The point's prediction by edgeforge.cost.latency, with trial figures in the preset."""
-    device = presets[point["device"]]
-    figures = device.throughput[point["runtime"]].model_copy(
-        update={"macs_per_cycle": rates, "op_overhead_us": overhead_us}
-    )
-    trial = device.model_copy(update={"throughput": {**device.throughput, point["runtime"]: figures}})
-    return predict(point, models, {**presets, point["device"]: trial})
+def print_mlperf(rows: list[dict]) -> None:
+    print(f"{'preset':<24} {'runtime':<13} {'model':<14} {'predicted':>11}  published")
+    for row in rows:
+        bar = f" ±{row['latency_error']:.0%}" if row["latency_error"] is not None else " ±?"  # never checked: unvalidated
+        print(f"{row['preset']:<24} {row['runtime']:<13} {row['model']:<14} {row['predicted_ms']:>9.4g}ms{bar:<6} "
+              f"{'; '.join(row['published'])}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fit", action="store_true", help="print figures fitted to the calibrate points")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--mlperf", action="store_true", help="the MLPerf Tiny models predicted on every preset")
     args = parser.parse_args()
-    reference = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
-    names = {point["device"] for point in reference["points"]}
-    presets = {name: load_preset(name, ROOT / "specs") for name in sorted(names)}
-    if args.fit:
-        fit(reference, presets)
-        return 0
-    report(reference, presets)
+    reference = calibration.load_reference(REFERENCE)
+    result = mlperf_table(reference) if args.mlperf else evaluate(reference)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.mlperf:
+        print_mlperf(result)
+    else:
+        print_report(result)
     return 0
 
 

@@ -33,10 +33,17 @@ def write_json(path: str | Path, data) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: str | Path):
-    from edgeforge.errors import BuildError
+def read_json(path: str | Path, expect: type = object):
+    """The JSON in `path` (of type `expect`); a missing or unreadable file is an error naming it."""
+    from edgeforge.errors import BuildError, CorruptBuildError
 
     path = Path(path)
     if not path.is_file():
         raise BuildError(f"{path}: missing; run `dvc repro` to build it")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # truncated, not JSON, not UTF-8
+        raise CorruptBuildError(f"{path}: not valid JSON ({str(error).splitlines()[0]}); run `dvc repro -f` on its stage") from None
+    if not isinstance(data, expect):
+        raise CorruptBuildError(f"{path}: holds a JSON {type(data).__name__}, not a {expect.__name__}; run `dvc repro -f` on its stage")
+    return data

@@ -28,6 +28,7 @@ COMMANDS = [
     "release",
     "device",
     "monitor",
+    "verify",
 ]
 
 

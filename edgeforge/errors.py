@@ -4,11 +4,15 @@
     ├── UserError                  exit 2: the user can fix it (bad spec, bad path, bad name)
     │   ├── SpecError              a spec value is wrong; carries every problem found
     │   ├── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
+    │   │   └── CorruptModelError  native code crashed on the model (also a BuildError: the search skips it)
     │   ├── DataError              the data at dataset.path is missing, unreadable or unusable
-    │   └── KeysError              signing keys missing, unreadable or not the trusted ones
+    │   ├── KeysError              signing keys missing, unreadable or not the trusted ones
+    │   └── MonitorError           `monitor` could not judge drift (any failure: never exit 1)
     ├── BuildError                 a stage could not produce its outputs
     │   ├── ConstraintsUnmetError  no candidate meets a target's constraints
-    │   └── ExportError            an exporter could not convert the candidate
+    │   ├── ExportError            an exporter could not convert the candidate
+    │   ├── CandidateExportError   a format of one candidate failed; export tries the next candidate
+    │   └── CorruptBuildError      exit 2: a build output, DVC cache object or memo entry is corrupt
     ├── NotRunnableHere            a runtime cannot execute models on this machine
     ├── BundleError                a bundle on disk does not match its manifest
     ├── UpdateError                a device update was refused; the active model stays
@@ -53,6 +57,11 @@ class KeysError(UserError):
     """Keys are missing, unreadable, or not the ones the repository trusts."""
 
 
+class MonitorError(UserError):
+    """`edgeforge monitor` failed for any reason other than drift (a bundle that does not verify,
+    an unexpected error): exit 2, because exit 1 means drift to the jobs that run it."""
+
+
 class BuildError(EdgeforgeError):
     pass
 
@@ -63,6 +72,29 @@ class ConstraintsUnmetError(BuildError):
 
 class ExportError(BuildError):
     """An exporter could not convert the candidate; the message carries the converter's reason."""
+
+
+class CandidateExportError(BuildError):
+    """A format of one candidate failed (conversion or parity): the export stage tries the next
+    candidate. `fallbacks` holds what failed (edgeforge.outputs.Fallback)."""
+
+    def __init__(self, fallbacks: list):
+        self.fallbacks = fallbacks
+        super().__init__("; ".join(f"{f.format}: {f.reason}" for f in fallbacks))
+
+
+class CorruptBuildError(BuildError):
+    """A build output does not parse or match what recorded it (a typed output the next stage
+    reads, or what `edgeforge verify` finds); the message names the file and the stage to rerun.
+    Exit 2, like any unusable input."""
+
+    exit_code = 2
+
+
+class CorruptModelError(ModelFileError, BuildError):
+    """The model passed the flatbuffer checks but crashed the native code that parses it (TFLite
+    Micro's allocator), which ran in a child process (`edgeforge.cost.isolated`). A user's file
+    gets exit 2 like any bad model file; in the search it is one failed candidate (a BuildError)."""
 
 
 class NotRunnableHere(EdgeforgeError):

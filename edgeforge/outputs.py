@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from edgeforge.atomic import write_json
-from edgeforge.errors import BuildError
+from edgeforge.errors import BuildError, CorruptBuildError
 
 # constraint key -> (metric, scale from metric to the constraint's unit, "max" or "min")
 CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
@@ -195,9 +195,9 @@ def read_output(model: type[OutputModel], path: str | Path) -> OutputModel:
         raise BuildError(f"{path}: missing; run `dvc repro {stage}`".rstrip())
     try:
         return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as error:
+    except (ValueError, ValidationError) as error:  # UnicodeDecodeError too: a ValueError
         first = str(error).strip().splitlines()[0]
-        raise BuildError(f"{path}: not a valid {model.__name__} ({first}); run `dvc repro -f {stage}`") from None
+        raise CorruptBuildError(f"{path}: not a valid {model.__name__} ({first}); run `dvc repro -f {stage}`") from None
 
 
 def write_output(path: str | Path, output: Output) -> None:

@@ -66,4 +66,6 @@ def write_target(
     if chosen is not None:
         write_output(layout.selected(result.target), selection_of(result, chosen))
     if formats is not None:
-        write_output(layout.exports(result.target), Exports(target=result.target, candidate=chosen, formats=formats))
+        write_output(layout.exports(result.target), Exports(
+            target=result.target, candidate=chosen, formats=formats, selection=selection_of(result, chosen),
+        ))

@@ -8,8 +8,9 @@
       preprocessing.json  what the device does to its raw input before the model: class names,
                        per-channel normalization, the audio frontend's parameters (optional)
 
-Every byte is deterministic (sorted JSON keys, no timestamps, a fixed-date zip for the npz), so
-rebuilding the same model gives the same bundle and DVC's cache stays valid.
+Every byte is deterministic (sorted JSON keys, no timestamps, no build timings in the metrics, a
+fixed-date zip for the npz), so rebuilding the same model gives the same bundle, DVC's cache stays
+valid and `edgeforge release` publishes nothing new.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ FORMATS_BY_SUFFIX = {
     ".plan": "tensorrt",
 }
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+WALL_CLOCK_SUFFIX = "_seconds"  # build timings: never in a bundle (see `without_build_timings`)
 
 
 def build_bundle(
@@ -106,7 +108,7 @@ def build_bundle(
             "candidate": {"id": candidate.get("id"), "config": candidate.get("config", {})},
             # the artifact measured in the target's runtime when it was selected (exports derive from it)
             "verified_sha256": verified_sha256,
-            "metrics": metrics,
+            "metrics": without_build_timings(metrics),
             "spec_hash": spec_hash,
             "edgeforge_version": __version__,
             "files": files,
@@ -122,6 +124,13 @@ def build_bundle(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return json.loads(manifest_bytes(manifest))
+
+
+def without_build_timings(metrics: dict) -> dict:
+    """The metrics a manifest carries: all but wall-clock timings (`train_seconds`,
+    `convert_seconds`, any `*_seconds`), which differ between two builds of the same model and
+    would make its bundle differ too; they stay in the search outputs (build/search/)."""
+    return {key: value for key, value in metrics.items() if not key.endswith(WALL_CLOCK_SUFFIX)}
 
 
 def manifest_bytes(manifest: dict) -> bytes:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import json
+from edgeforge.commands import print_json
 
 
 def add_parser(subparsers):
@@ -15,7 +15,7 @@ def run(args) -> int:
 
     devices = load_presets(args.specs)
     if args.json:
-        print(json.dumps([d.model_dump(by_alias=True) for d in devices], indent=2))
+        print_json([d.model_dump(by_alias=True) for d in devices])
         return 0
     from rich.console import Console
     from rich.table import Table

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-import json
 import sys
 import warnings
+
+from edgeforge.commands import positive_float, print_json
 
 
 def add_parser(subparsers):
@@ -10,7 +11,7 @@ def add_parser(subparsers):
     parser.add_argument("model", help="path to a .tflite file")
     parser.add_argument("--device", required=True, help="device preset name (see `edgeforge devices`)")
     parser.add_argument("--runtime", help="runtime (default: the device's first)")
-    parser.add_argument("--inference-hz", type=float, help="inference rate, for average power")
+    parser.add_argument("--inference-hz", type=positive_float, help="inference rate, for average power")
     parser.add_argument(
         "--memory-plan", choices=("offline", "tflm"),
         help="tflite-micro arena that counts: edgeforge's verified offline plan, or TFLite Micro's own "
@@ -49,7 +50,7 @@ def run(args) -> int:
         print(f"warning: {warning.message}", file=sys.stderr)
     result["fits"] = check_fits(result, device, constraints)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print_json(result)
         return 0
     from edgeforge.report.profile import print_profile
 

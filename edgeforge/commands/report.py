@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import json
-
+from edgeforge.commands import print_json
 from edgeforge.layout import BUILD
 
 
@@ -22,7 +21,7 @@ def run(args) -> int:
 
     report = build_report()
     if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
+        print_json(report, sort_keys=True)
     elif args.markdown:
         from edgeforge.report.markdown import render_markdown
 

@@ -2,6 +2,11 @@
 
 The presets give two numbers (specs/device/<name>.yaml, `power`): `active_mw` while an inference
 runs and `idle_mw` between inferences (the sleep state an always-on application would use).
+
+Error bars: energy is latency times a fixed power, so a predicted energy carries the latency's
+relative error (`energy_error` = `latency_error`, see edgeforge.cost.latency.latency_fields); the
+power figures themselves have no error estimate. `benchmarks/latency_model.py` checks predicted
+energy against published energy per inference where a held-out point has one (MLPerf Tiny v0.5).
 """
 
 from __future__ import annotations
@@ -33,3 +38,8 @@ def avg_power_mw(latency_ms: float, device: Device, inference_hz: float) -> floa
 def _check_latency(latency_ms: float) -> None:
     if latency_ms < 0:
         raise UserError(f"latency_ms must not be negative, got {latency_ms}")
+
+
+def energy_upper_bound_mj(latency_ms: float, device: Device, error: float | None) -> float:
+    """The conservative energy of one inference: energy × (1 + the latency's relative error)."""
+    return energy_mj(latency_ms, device) * (1 + (error or 0.0))

@@ -137,7 +137,7 @@ def _parse(data: bytes, source: str) -> Graph:
     operators = tuple(
         _read_operator(subgraph.Operators(i), i, op_codes) for i in range(subgraph.OperatorsLength())
     )
-    return Graph(
+    graph = Graph(
         source=source,
         model_bytes=len(data),
         tensors=tensors,
@@ -147,6 +147,21 @@ def _parse(data: bytes, source: str) -> Graph:
         subgraph_count=model.SubgraphsLength(),
         description=(model.Description() or b"").decode("utf-8", "replace"),
     )
+    _check_tensor_indices(graph)
+    return graph
+
+
+def _check_tensor_indices(graph: Graph) -> None:
+    """Every tensor an operator or the subgraph names exists (a flipped bit in an index would
+    otherwise surface as an IndexError anywhere later, or crash the runtime)."""
+    count = len(graph.tensors)
+    for op in graph.operators:
+        for index in (*op.inputs, *op.outputs):
+            if not -1 <= index < count:  # -1: an omitted optional input
+                raise ValueError(f"operator #{op.index} ({op.type}) names tensor {index}; the subgraph has {count}")
+    for index in (*graph.inputs, *graph.outputs):
+        if not 0 <= index < count:
+            raise ValueError(f"the subgraph's inputs or outputs name tensor {index}; it has {count}")
 
 
 def _constant_buffers(model: Any, file_bytes: int) -> set[int]:

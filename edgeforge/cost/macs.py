@@ -3,6 +3,8 @@
 Conventions (the ones MLPerf Tiny and most MAC counters use, so totals compare with papers):
 
 - CONV_2D: out_h·out_w·out_c·k_h·k_w·in_c/groups (the filter's last dimension is in_c/groups).
+  TFLite has no 1-D convolution: a Keras Conv1D converts to EXPAND_DIMS → CONV_2D (k_h = 1) →
+  RESHAPE, so 1-D models are counted by these same formulas (tests/unit/models/test_time_series.py).
 - DEPTHWISE_CONV_2D: out_h·out_w·out_c·k_h·k_w (one input channel per output channel).
 - FULLY_CONNECTED / BATCH_MATMUL: output elements × the reduced dimension.
 - TRANSPOSE_CONV: in_h·in_w·in_c·k_h·k_w·out_c (every input pixel is scattered through the filter).

@@ -50,4 +50,10 @@ def candidate_metrics(
     for key in ("arena_default_bytes", "arena_planned_bytes", "arena_lower_bound_bytes"):
         if profile.get(key) is not None:
             metrics[key] = profile[key]
+    # how the latency was obtained and its error bar (cost/latency.py `latency_fields`); measured
+    # figures vary by machine, so the bundle carries the prediction (`reproducible_metrics`)
+    for key in ("latency_source", "latency_error", "energy_error", "latency_predicted_ms", "latency_uncalibrated",
+                "latency_spread_ms", "latency_repeats", "latency_machine"):
+        if key in profile:
+            metrics[key] = profile[key]
     return metrics

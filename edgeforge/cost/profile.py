@@ -17,9 +17,9 @@ from pathlib import Path
 from edgeforge.cost.arena import arena_under_plan, estimate_arena_bytes
 from edgeforge.cost.energy import avg_power_mw, energy_mj
 from edgeforge.cost.graph import read_graph
-from edgeforge.cost.latency import predict_op_latency_ms
+from edgeforge.cost.latency import latency_fields, predict_model
 from edgeforge.cost.macs import op_costs
-from edgeforge.errors import UserError
+from edgeforge.errors import BuildError, ModelFileError, UserError
 from edgeforge.runtimes import get_runtime
 from edgeforge.spec.device import Device
 
@@ -49,7 +49,11 @@ def profile_model(
             warnings.warn(f"{graph.source}: no MAC formula for operator {cost.type} (#{cost.index}); counted as 0 MACs", stacklevel=2)
     if device_costs is None:
         data = model if isinstance(model, bytes) else Path(model).read_bytes()
-        device_costs = get_runtime(runtime).device_costs(data, device)
+        try:
+            device_costs = get_runtime(runtime).device_costs(data, device)
+        except (BuildError, ModelFileError) as error:  # the runtime saw bytes only: name the file
+            raise type(error)(str(error).replace("<model bytes>", graph.source, 1)) from None
+    prediction = None if device_costs.get("ops") else predict_model(graph, device, runtime)
     ops = device_costs.get("ops") or [
         {
             "index": cost.index,
@@ -58,15 +62,17 @@ def profile_model(
             "macs": cost.macs,
             "params": cost.params,
             "output_bytes": cost.output_bytes,
-            "latency_ms": round(predict_op_latency_ms(cost.type, cost.dtype, cost.macs, cost.output_elements, device, runtime), 6),
+            "latency_ms": round(op_ms, 6),
+            "latency_calibrated": calibrated,
         }
-        for cost in costs
+        for cost, op_ms, calibrated in zip(costs, prediction.op_ms, prediction.op_calibrated)
     ]
     estimate = estimate_arena_bytes(graph)
     arena = arena_under_plan(device_costs, memory_plan)
-    arena_source = device_costs.get("arena_source", "estimated")
-    if arena is not None and arena != device_costs.get("arena_bytes"):
-        arena_source += ", offline plan" if memory_plan == "offline" else ", TFLite Micro's own plan"
+    # Whose layout `arena_bytes` is, where the runtime can plan offline: edgeforge's or TFLM's own.
+    arena_plan = None
+    if device_costs.get("arena_default_bytes") is not None:
+        arena_plan = "tflm" if arena == device_costs["arena_default_bytes"] else "offline"
     latency_ms = device_costs.get("latency_ms", sum(op["latency_ms"] for op in ops))
     result = {
         "model": graph.source,
@@ -77,7 +83,8 @@ def profile_model(
         "model_bytes": graph.model_bytes,
         "flash_bytes": device_costs.get("flash_bytes", graph.model_bytes + get_runtime(runtime).code_bytes(graph.op_types, device.arch)),
         "arena_bytes": int(arena if arena is not None else estimate),
-        "arena_source": arena_source,
+        "arena_source": device_costs.get("arena_source", "estimated"),
+        "arena_plan": arena_plan,
         "arena_estimate_bytes": int(estimate),
         # TFLite Micro's own plan, edgeforge's offline plan and the lower bound of its operator
         # order, where the runtime plans offline (None elsewhere)
@@ -86,6 +93,7 @@ def profile_model(
         "arena_lower_bound_bytes": device_costs.get("arena_lower_bound_bytes"),
         "latency_ms": round(latency_ms, 6),
         "energy_mj": round(energy_mj(latency_ms, device), 6),
+        **latency_fields(device_costs, device, runtime, prediction.latency_ms if prediction else None, prediction),
         "ops": ops,
     }
     for key, value in device_costs.items():  # what else the runtime reports (e.g. Vela's notes)

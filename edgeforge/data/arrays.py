@@ -105,11 +105,7 @@ def read_csv(path: Path, label_column: str, window: int | None, stride: int | No
             xs.append(features[begin:begin + window])
             ys.append(y[begin])
     if not xs:
-        raise where.error(
-            "window",
-            f"{where.path}: no run of rows with one label is {window} rows long (longest: {longest}); "
-            "lower dataset.window",
-        )
+        raise _no_window(window, longest, where)
     y = np.asarray(ys, dtype=np.int64)
     present = np.unique(y)
     if present.size < len(names):  # a class whose runs are all shorter than a window vanished
@@ -118,19 +114,31 @@ def read_csv(path: Path, label_column: str, window: int | None, stride: int | No
     return Source(x=np.stack(xs).astype(np.float32), y=y, class_names=names)
 
 
-def inspect_csv(path: Path, label_column: str, window: int | None, where: Where) -> Header:
+def inspect_csv(path: Path, label_column: str, window: int | None, stride: int | None, where: Where) -> Header:
     """Columns from the header and the label column, without converting the features."""
-    columns, labels = [], []
+    columns, labels, lengths = [], [], []
     for file in _csv_files(path, where):
         header, rows = _rows(file, where.show(file), where)
         index = _label_index(header, label_column, where)
         columns.append([name for name in header if name != label_column])
         labels += [row[index] if index < len(row) else "" for row in rows]
+        lengths.append(len(rows))
     if any(names != columns[0] for names in columns):
         raise where.error("path", f"{where.path}: the CSV files have different columns; give them one header")
     y, names = encode_labels(_parse_labels(labels), where, column=label_column)
     features = len(columns[0])
-    return Header(input_shape=(features,) if window is None else (window, features), y=y if window is None else None, class_names=names)
+    if window is None:
+        return Header(input_shape=(features,), y=y, class_names=names)
+    # the windows' labels follow from the label runs alone: class sizes are checked before loading
+    windows, longest, start = [], 0, 0
+    for length in lengths:
+        file_y = y[start:start + length]
+        start += length
+        longest = max(longest, _longest_run(file_y))
+        windows += [file_y[begin] for begin in _window_starts(file_y, window, stride or window)]
+    if not windows:
+        raise _no_window(window, longest, where)
+    return Header(input_shape=(window, features), y=np.asarray(windows, dtype=np.int64), class_names=names)
 
 
 def _csv_files(path: Path, where: Where) -> list[Path]:
@@ -228,6 +236,12 @@ def _window_starts(y: np.ndarray, window: int, stride: int) -> list[int]:
     for begin, end in zip(np.r_[0, boundaries], np.r_[boundaries, len(y)]):
         starts += range(int(begin), int(end) - window + 1, stride)
     return starts
+
+
+def _no_window(window: int, longest: int, where: Where):
+    return where.error(
+        "window", f"{where.path}: no run of rows with one label is {window} rows long (longest: {longest}); lower dataset.window"
+    )
 
 
 def _longest_run(y: np.ndarray) -> int:

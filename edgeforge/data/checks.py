@@ -63,7 +63,7 @@ def encode_labels(raw: np.ndarray, where: Where, column: str = "y") -> tuple[np.
         if bad.size:
             raise where.error(
                 "path",
-                f"{where.path}: label of sample {bad[0]} in '{column}' is {raw[bad[0]]!r}, not an integer class; "
+                f"{where.path}: label of sample {bad[0]} in '{column}' is {raw[bad[0]].item()!r}, not an integer class; "
                 "labels must be integers 0..N-1 or class names",
             )
     y = raw.astype(np.int64)

@@ -23,12 +23,16 @@ import numpy as np
 
 from edgeforge.spec.models import AudioFrontend
 
-LOG_FLOOR = 1e-6  # keeps log() finite on silence; the floor of every feature is log(1e-6) ≈ -13.8
-# Largest |device - reference| allowed on a log-mel or MFCC feature. The TFLite frontend sums
-# float32 products where the reference runs a float64 FFT; on tones, noise and silence the gap
-# measured in LiteRT and in TFLite Micro is 2e-5 to 3e-5 (tests/unit/data/test_frontend.py), and
-# features spread over several units, so 1e-3 flags a wrong frontend, never float rounding.
-PARITY_TOLERANCE = 1e-3
+# Added to every mel energy before the log. A full-scale tone puts ~120 into its DFT bin, so
+# 1e-3 lies ~100 dB down, below 16-bit audio's dynamic range: it hides only quantization noise.
+# It also bounds float32 rounding in the device's DFT (~1e-6 absolute) to ~1e-3 in the log; a
+# floor of 1e-6 (tf.signal examples) lets near-empty bins differ by up to log(2) ≈ 0.7.
+LOG_FLOOR = 1e-3
+# Largest |device - reference| allowed on a log-mel or MFCC feature. Measured in LiteRT and
+# TFLite Micro on noiseless tone bursts (the worst case: empty bins next to loud ones): up to
+# 8e-4; on noisy clips, 2e-5 (tests/unit/data/test_frontend.py). Features spread over several
+# units and a frontend with other parameters differs by more than 0.1, so 1e-2 separates the two.
+PARITY_TOLERANCE = 1e-2
 
 
 @dataclass(frozen=True)

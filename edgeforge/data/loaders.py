@@ -40,7 +40,8 @@ class Prepared:
 
 
 def where_of(config: Dataset, origin: str, root: str | Path = ".", model_origin: str | None = None) -> Where:
-    return Where(origin=origin, path=config.path or config.name, base=Path(root) / str(config.path), model_origin=model_origin)
+    base = Path(root) / config.path if config.path else Path(root)
+    return Where(origin=origin, path=config.path or config.name, base=base, model_origin=model_origin)
 
 
 def inspect_dataset(
@@ -58,7 +59,7 @@ def inspect_dataset(
         if config.name == "npz":
             header = arrays.inspect_npz(path, where)
         elif config.name == "csv":
-            header = arrays.inspect_csv(path, config.label_column, config.window, where)
+            header = arrays.inspect_csv(path, config.label_column, config.window, config.stride, where)
         elif config.name == "image_dir":
             header = images.inspect_image_dir(path, config.image_size, config.color, where)
         else:

@@ -13,7 +13,8 @@ a warning, and the model ships as it was:
    TFLite Micro's own (a plan that saves nothing is dropped quietly: the model ships unchanged).
 
 A model that already holds an offline plan is not planned again: its plan goes through checks 1
-and 2 (against the model without it) and is reported as it is. Models with control flow
+and 2 (against the model without it) and is reported as it is; one that fails them ships without
+its plan, with a warning. Models with control flow
 (several subgraphs) are refused with the reason; variable tensors stay with TFLite Micro, which
 keeps them in the persistent tail, and the operators using them keep their order.
 """
@@ -29,12 +30,13 @@ import numpy as np
 
 from edgeforge.cost.arena import ArenaUsage, live_peak_bytes, measure_arena, planned_buffers
 from edgeforge.cost.graph import read_graph
+from edgeforge.errors import ModelFileError
 from edgeforge.memory.check import check_plan
 from edgeforge.memory.planner import MemoryPlan, plan_memory, plan_refusal
-from edgeforge.memory.verify import compare_outputs, verification_inputs
+from edgeforge.memory.verify import HELD_OUT_SAMPLES, compare_outputs, verification_inputs
 from edgeforge.memory.writer import read_plan, strip_plan, write_plan
 
-_CACHE_ENTRIES = 64
+_CACHE_ENTRIES = 16
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ _outcomes: OrderedDict[tuple[str, str], PlanOutcome] = OrderedDict()
 def apply_memory_plan(model_bytes: bytes, held_out: np.ndarray | None = None) -> PlanOutcome:
     """The verified outcome of planning `model_bytes` (see the module docstring); cached per model
     and inputs in this process, so the search's artifact and its costs share one plan."""
+    if held_out is not None:
+        held_out = np.ascontiguousarray(held_out[:HELD_OUT_SAMPLES])  # all the verification runs
     key = (_sha256(model_bytes), _sha256(held_out.tobytes()) if held_out is not None else "")
     if key in _outcomes:
         _outcomes.move_to_end(key)
@@ -105,6 +109,7 @@ def apply_memory_plan(model_bytes: bytes, held_out: np.ndarray | None = None) ->
 
 def _plan_and_verify(model_bytes: bytes, held_out: np.ndarray | None) -> PlanOutcome:
     graph = read_graph(model_bytes)
+    _check_plan_format(model_bytes, graph)
     as_given = measure_arena(model_bytes)  # BuildError when TFLite Micro cannot run the model at all
     if read_plan(model_bytes) is not None:
         return _check_existing(model_bytes, held_out, as_given, graph.source)
@@ -134,8 +139,25 @@ def _check_existing(model_bytes: bytes, held_out, as_given: ArenaUsage, source: 
     problem = _problem(unplanned, model_bytes, samples)
     if problem:
         warnings.warn(f"{source}: the model's own offline memory plan is wrong: {problem}", stacklevel=3)
-        return PlanOutcome(model_bytes, False, f"the model's own plan is wrong: {problem}", as_given, default, as_given, bound, preplanned=True)
+        # What ships is the model without its plan: TFLite Micro then plans every tensor itself.
+        reason = f"the model's own plan is wrong: {problem}"
+        return PlanOutcome(unplanned, False, reason, as_given, default, as_given, bound, preplanned=True)
     return PlanOutcome(model_bytes, True, "", as_given, default, as_given, bound, preplanned=True, samples=len(samples))
+
+
+def _check_plan_format(model_bytes: bytes, graph) -> None:
+    """Refuse a model whose offline plan TFLite Micro would refuse to load, saying how to fix it."""
+    words = read_plan(model_bytes)
+    if words is None:
+        return
+    tensors = len(graph.tensors) if graph.subgraph_count == 1 else None  # (graph.tensors: the main subgraph's)
+    if len(words) < 3 or len(words) != 3 + words[2] or (tensors is not None and words[2] != tensors):
+        listed = words[2] if len(words) >= 3 else "no"
+        raise ModelFileError(
+            f"{graph.source}: its OfflineMemoryAllocation metadata lists {listed} offsets in {len(words)} words"
+            + (f" for {tensors} tensors" if tensors is not None else "")
+            + "; TFLite Micro refuses such a model: remove that metadata entry, and edgeforge plans the model itself"
+        )
 
 
 def _problem(unplanned: bytes, planned: bytes, samples) -> str | None:

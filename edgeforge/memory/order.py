@@ -12,9 +12,10 @@ Exact search: dynamic programming over the sets of operators already run (the do
 dataflow graph). What is alive after a set depends on the set only, so the lowest peak of any
 order reaching a set is the minimum, over its last operator, of the peak before it and the bytes
 alive while it runs. A chain has one downset per length, so sequential models cost nothing; each
-pair of independent branches multiplies the count. When one step has more than
-`MAX_EXACT_STATES` downsets, the search keeps only the `BEAM_WIDTH` most promising (lowest peak
-so far, then fewest bytes alive) per step: a beam search, no longer exact, reported as such.
+pair of independent branches multiplies the count. To bound the work (about `MAX_STATES` sets in
+all), a step may keep at most `MAX_STATES / operators` sets (at least `MIN_BEAM_WIDTH`): when
+one has more, only the most promising (lowest peak so far, then fewest bytes alive) go on. That
+is a beam search, no longer exact, and reported as such.
 The stored order always competes and wins ties, so a result is never worse than the model as it
 is, and planning an already planned model keeps its order.
 
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 from edgeforge.cost.arena import ARENA_ALIGNMENT, scratch_buffer_bytes
 from edgeforge.cost.graph import Graph
 
-MAX_EXACT_STATES = 20_000  # downsets of one step explored exhaustively
-BEAM_WIDTH = 2_000  # downsets kept per step above that
+MAX_STATES = 30_000  # downsets kept in all, about: a second or two of Python at most
+MIN_BEAM_WIDTH = 64  # downsets a step keeps, however many operators
 # Operators with side effects on state outside the tensors they read and write.
 STATEFUL_OPS = frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"})
 
@@ -84,6 +85,12 @@ class Dataflow:
         ]
         for before, after in zip(stateful, stateful[1:]):
             self.predecessors[after] |= 1 << before
+        self.created = [sum(self.size[i] for i in writes) for writes in self.writes]
+        self.releasable = [
+            [(self.readers[i], self.size[i]) for i in (*self.reads[op], *self.writes[op]) if i not in self.outputs_of_model]
+            for op in range(n)
+        ]
+        self.successors = [[w for w in range(n) if self.predecessors[w] >> v & 1] for v in range(n)]
         # Scope 0 holds every model input; afterwards, only those still read or returned.
         inputs = [i for i in dict.fromkeys(graph.inputs) if i in planned]
         self.scope0_bytes = sum(self.size[i] for i in inputs)
@@ -92,18 +99,17 @@ class Dataflow:
     def ready(self, done: int, op: int) -> bool:
         return not done >> op & 1 and self.predecessors[op] & ~done == 0
 
+    def ready_mask(self, done: int) -> int:
+        return sum(1 << op for op in range(self.op_count) if self.ready(done, op))
+
     def step(self, done: int, op: int, live_bytes: int) -> tuple[int, int]:
         """(bytes alive while `op` runs after the set `done`, bytes alive after it)."""
-        created = sum(self.size[i] for i in self.writes[op])
-        running = live_bytes + created + self.scratch[op]
+        created = self.created[op]
         after = done | 1 << op
-        freed = sum(
-            self.size[i]
-            for i in (*self.reads[op], *self.writes[op])
-            if i not in self.outputs_of_model and self.readers[i] & ~after == 0
-        )
-        # A tensor both read and written by `op` (never in valid models) would count twice.
-        return running, live_bytes + created - freed
+        # Freed after `op`: what it read or wrote that no operator still to run reads (model
+        # outputs excepted). A tensor both read and written by `op` never occurs in valid models.
+        freed = sum(size for readers, size in self.releasable[op] if readers & ~after == 0)
+        return live_bytes + created + self.scratch[op], live_bytes + created - freed
 
     def peak_of(self, order: tuple[int, ...]) -> int:
         done, live, peak = 0, self.initial_live_bytes, self.scope0_bytes
@@ -122,32 +128,39 @@ class Dataflow:
         return sorted(order) == list(range(self.op_count))
 
 
-def search_order(graph: Graph, max_exact_states: int = MAX_EXACT_STATES, beam_width: int = BEAM_WIDTH) -> OrderSearch:
+def search_order(graph: Graph, max_states: int = MAX_STATES, min_beam_width: int = MIN_BEAM_WIDTH) -> OrderSearch:
     """The operator order with the lowest live-bytes peak (see the module docstring)."""
     flow = Dataflow(graph)
     stored = tuple(range(flow.op_count))
     stored_peak = flow.peak_of(stored)
-    # state (bit mask of operators run) -> (peak so far, bytes alive); parent: (previous state, op)
-    level: dict[int, tuple[int, int]] = {0: (flow.scope0_bytes, flow.initial_live_bytes)}
-    parent: dict[int, tuple[int, int]] = {}
+    width = max(min_beam_width, max_states // max(flow.op_count, 1))
+    # state (bit mask of operators run) -> (peak so far, bytes alive, operators ready to run)
+    level: dict[int, tuple[int, int, int]] = {0: (flow.scope0_bytes, flow.initial_live_bytes, flow.ready_mask(0))}
+    parent: dict[int, tuple[int, int]] = {}  # state -> (previous state, operator run last)
     exact, visited = True, 1
     for _ in range(flow.op_count):
-        following: dict[int, tuple[int, int]] = {}
+        following: dict[int, tuple[int, int, int]] = {}
         for done in sorted(level):
-            peak, live = level[done]
-            for op in range(flow.op_count):
-                if not flow.ready(done, op):
-                    continue
-                running, after_live = flow.step(done, op, live)
-                state = done | 1 << op
-                best = following.get(state)
-                if best is None or max(peak, running) < best[0]:
-                    following[state] = (max(peak, running), after_live)
-                    parent[state] = (done, op)
+            peak, live, ready = level[done]
+            op, pending = 0, ready
+            while pending:
+                if pending & 1:
+                    running, after_live = flow.step(done, op, live)
+                    state = done | 1 << op
+                    best = following.get(state)
+                    if best is None or max(peak, running) < best[0]:
+                        now_ready = ready & ~(1 << op)
+                        for successor in flow.successors[op]:
+                            if flow.predecessors[successor] & ~state == 0:
+                                now_ready |= 1 << successor
+                        following[state] = (max(peak, running), after_live, now_ready)
+                        parent[state] = (done, op)
+                pending >>= 1
+                op += 1
         visited += len(following)
-        if len(following) > max_exact_states:
+        if len(following) > width:
             exact = False
-            kept = sorted(following, key=lambda s: (following[s][0], following[s][1], s))[:beam_width]
+            kept = sorted(following, key=lambda s: (following[s][0], following[s][1], s))[:width]
             following = {state: following[state] for state in kept}
         level = following
     full = (1 << flow.op_count) - 1

@@ -19,6 +19,7 @@ proportions floored at PSI_FLOOR. The usual reading: < 0.1 stable, 0.1-0.25 mode
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,6 +152,8 @@ def compare(
     threshold: float = DRIFT_PSI,
 ) -> DriftReport:
     """PSI of observed summary features (and predicted classes) against a drift reference."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"the drift threshold must be a finite PSI above 0 (0.25 is usual), not {threshold!r}")
     names = [feature["name"] for feature in reference["features"]]
     features = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     if features.shape[1] != len(names):
@@ -165,8 +168,14 @@ def compare(
     output_psi, shares = None, None
     if reference.get("classes") and classes is not None and len(classes):
         expected = np.asarray(reference["classes"]["proportions"])
-        counts = np.bincount(np.asarray(classes, dtype=np.int64), minlength=len(expected))
-        observed = counts[: len(expected)] / max(counts.sum(), 1)
+        classes = np.asarray(classes, dtype=np.int64)
+        if classes.min() < 0 or classes.max() >= len(expected):
+            raise ValueError(
+                f"predicted class {classes.max() if classes.max() >= len(expected) else classes.min()} is outside "
+                f"the model's {len(expected)} classes (0..{len(expected) - 1}): the telemetry comes from another model"
+            )
+        counts = np.bincount(classes, minlength=len(expected))
+        observed = counts / max(counts.sum(), 1)
         output_psi = round(psi(expected, observed), 6)
         shares = (expected.tolist(), _rounded(observed))
     return DriftReport(feature_psi, output_psi, threshold, samples=len(features), class_shares=shares)

@@ -8,17 +8,18 @@ is an error.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
 from edgeforge.errors import EdgeforgeError, UserError
 from edgeforge.layout import BUILD, Layout
-from edgeforge.outputs import Exports, Manifest, Selection, TargetSearch, read_output
+from edgeforge.outputs import CONSTRAINT_METRICS, Exports, Manifest, Selection, TargetSearch, read_output
 
 
 def _read(path: Path):
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    from edgeforge.atomic import read_json
+
+    return read_json(path, dict) if path.is_file() else None  # a corrupt file: one line, exit 2
 
 
 def _read_typed(model, path: Path):
@@ -86,6 +87,7 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         "metrics": selected.metrics if selected else None,
         "constraints": {key: c.model_dump() for key, c in selected.constraints.items()} if selected else {
             key: {"limit": limit, "value": None, "ok": False} for key, limit in result.constraints.items()
+            if key in CONSTRAINT_METRICS  # not the settings beside them (inference_hz)
         },
         "artifacts": {fmt: _one_path(paths) for fmt, paths in exports.formats.items()} if exports else {},
         "base_accuracy": result.base_accuracy,

@@ -148,6 +148,9 @@ def _target(name: str, target: dict, parity: dict) -> str:
     ]
     if chosen:
         parts.append(f'<p>Chosen: <code class="chosen-id">{escape(chosen)}</code> ({_metrics_line(target["metrics"])})</p>')
+        for fallback in target.get("fallbacks", []):
+            parts.append(f'<p class="bad">Passed over <code>{escape(fallback["candidate"])}</code>: its '
+                         f'{escape(fallback["format"])} export failed ({escape(fallback["reason"])}).</p>')
     elif target.get("explanation"):
         parts.append(f'<p class="bad">No feasible candidate.</p><div class="explanation">{escape(target["explanation"])}</div>')
     else:
@@ -181,7 +184,7 @@ def _pareto(target: dict) -> str:
     legend = "".join(
         f'<span><i class="swatch" style="background:{color}"></i>{label}</span>'
         for label, color in (("chosen", "#d97706"), ("Pareto front", "#0969da"), ("feasible", "#2da44e"),
-                             ("infeasible (hollow)", "#8c959f"), ("limit", "#cf222e"))
+                             ("infeasible (hollow mark)", "#8c959f"), ("limit", "#cf222e"))
     )
     return (f'<h3>Pareto plot</h3><figure class="pareto">{pareto_svg(pareto, target.get("base_accuracy"))}'
             f'<figcaption><div class="legend">{legend}</div>{caption}</figcaption></figure>')
@@ -245,11 +248,17 @@ def _layers(name: str, target: dict) -> str:
     )
     chart = ""
     if arena:
+        plans = f"TFLite Micro's greedy planner packs them into {arena['planned_bytes']:,} bytes"
+        if arena.get("edgeforge_bytes") == arena["planned_bytes"]:
+            plans += ", and so does edgeforge's offline plan (the model ships with TFLite Micro's own)"
+        elif arena.get("edgeforge_bytes") is not None:
+            verdict = "the model ships with it" if arena.get("edgeforge_kept") else arena.get("edgeforge_note", "not kept")
+            plans += f", edgeforge's offline plan into {arena['edgeforge_bytes']:,} bytes: {verdict}"
         chart = (
             f'<figure class="arena">{arena_svg(arena, name)}<figcaption>Bytes of activation and scratch buffers alive '
-            f"while each operator runs; TFLite Micro's greedy planner (replayed) packs them into "
-            f"{arena['planned_bytes']:,} bytes, plus {arena['persistent_bytes']:,} bytes of interpreter state. "
-            f"The runtime reports {arena['arena_bytes']:,} bytes in all ({escape(arena['arena_source'])}).</figcaption></figure>"
+            f"while each operator runs (no plan can use less than the peak). {escape(plans)}; plus "
+            f"{arena['persistent_bytes']:,} bytes of interpreter state. The runtime reports "
+            f"{arena['arena_bytes']:,} bytes in all ({escape(arena['arena_source'])}).</figcaption></figure>"
         )
     note = ('<p class="muted">Activation B: the operator\'s output tensor. Live arena B: every planned buffer alive '
             "while it runs; the row marked memory peak sets the arena the plan needs.</p>")

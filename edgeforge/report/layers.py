@@ -3,7 +3,8 @@
 The per-operator figures are `edgeforge profile`'s (the search's own functions). The arena over
 time is the bytes of activation and scratch buffers alive while each operator runs, from the
 lifetimes TFLite Micro's greedy planner works with (`cost.arena.live_bytes_per_op`); the operator
-where that peaks is the one that sets the memory the plan needs.
+where that peaks is the one that sets the memory any plan needs. Beside it: the head of TFLite
+Micro's own plan and of edgeforge's offline plan (`edgeforge.memory`), where the runtime makes one.
 """
 
 from __future__ import annotations
@@ -32,15 +33,21 @@ def chosen_model_layers(model: Path, device: Device, runtime: str) -> dict:
         for op in ops:
             op["live_bytes"] = live[op["index"]]
             op["peak"] = op["index"] == peak
-    planned = estimate_arena(graph)
+    replayed = estimate_arena(graph)
+    plan = profile.get("memory_plan") or {}  # where the runtime plans offline (TFLite Micro)
     return {
         "ops": ops,
         "arena": {
             "timeline": timeline,
             "peak_op": peak,
             "peak_live_bytes": live[peak] if peak is not None else 0,
-            "planned_bytes": planned.planned_bytes,  # the greedy plan's head, replayed
-            "persistent_bytes": planned.persistent_bytes,
+            # TFLite Micro's greedy plan of the head: as the runtime reports it, else replayed here
+            "planned_bytes": plan.get("default_head_bytes") or replayed.planned_bytes,
+            "persistent_bytes": plan.get("persistent_bytes") or replayed.persistent_bytes,
+            # edgeforge's offline plan (operator order + offsets) and whether the build ships it
+            "edgeforge_bytes": plan.get("planned_head_bytes"),
+            "edgeforge_kept": plan.get("kept"),
+            "edgeforge_note": plan.get("reason") or "",
             "arena_bytes": profile["arena_bytes"],  # what the runtime reports (measured for TFLM)
             "arena_source": profile["arena_source"],
         },

@@ -2,8 +2,9 @@
 
 DVC draws a file of rows with a fixed x and y field, so every row carries its cost under the same
 name, `cost`, in the unit of the target's binding constraint (`cost_unit`, e.g. `flash_kb`), and
-its accuracy; `status` says chosen, front (Pareto-optimal), feasible or infeasible. `dvc plots
-diff` then overlays the rows of two revisions or experiments.
+its accuracy; `status` says chosen, front (Pareto-optimal, feasible or not), feasible or infeasible,
+and `feasible` whether it meets every constraint. `dvc plots diff` then overlays the rows of two
+revisions or experiments.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def pareto_rows(fronts: dict) -> list[dict]:
             "ram_kb": _scaled(point.get("arena_bytes"), CONSTRAINT_METRICS["ram_kb"][1]),
             "flash_kb": _scaled(point.get("flash_bytes"), CONSTRAINT_METRICS["flash_kb"][1]),
             "status": status,
+            "feasible": point["feasible"],
         })
     return sorted(rows, key=lambda row: (row["cost"] is None, row["cost"] or 0.0, row["candidate"]))
 

@@ -18,11 +18,15 @@ def print_profile(result: dict, console: Console | None = None) -> None:
         ("MACs", f"{result['macs']:,}"),
         ("model", f"{result['model_bytes'] / 1024:,.1f} KiB"),
         ("flash (model + runtime code)", f"{result['flash_bytes'] / 1024:,.1f} KiB"),
-        (f"arena RAM ({result['arena_source']})", f"{result['arena_bytes'] / 1024:,.1f} KiB"),
+        (f"arena RAM ({result['arena_source']}{', offline plan' if result.get('arena_plan') == 'offline' else ''})",
+         f"{result['arena_bytes'] / 1024:,.1f} KiB"),
         ("arena RAM (planner estimate)", f"{result['arena_estimate_bytes'] / 1024:,.1f} KiB"),
-        ("latency", f"{result['latency_ms']:,.3f} ms"),
-        ("energy per inference", f"{result['energy_mj']:,.4f} mJ"),
+        (f"latency ({result.get('latency_source', 'predicted')})", f"{result['latency_ms']:,.3f} ms{_error_bar(result.get('latency_error'))}"),
+        ("energy per inference", f"{result['energy_mj']:,.4f} mJ{_error_bar(result.get('energy_error'))}"),
     ]
+    if result.get("latency_predicted_ms") is not None:  # measured on this machine: the model's prediction beside it
+        rows.insert(rows.index(next(r for r in rows if r[0].startswith("latency"))) + 1,
+                    ("latency (predicted)", f"{result['latency_predicted_ms']:,.3f} ms"))
     compiled_bytes = result.get("npu", {}).get("vela_model_bytes")
     if compiled_bytes is not None:  # what the flash holds instead of the model itself
         rows.insert(3, ("model, compiled for the NPU", f"{compiled_bytes / 1024:,.1f} KiB"))
@@ -59,6 +63,12 @@ def print_profile(result: dict, console: Console | None = None) -> None:
             console.print("CPU fallback: none; every operator runs on the accelerator")
     for note in result.get("notes", []):
         console.print(f"note: {note}")
+    if result.get("latency_uncalibrated"):
+        console.print(
+            "[yellow]uncalibrated latency[/yellow]: no fitted rate for "
+            + ", ".join(result["latency_uncalibrated"])
+            + "; priced at the preset's default rate (edgeforge/cost/latency.py), so the error bar may not hold"
+        )
 
 
 def print_arena_plans(result: dict, console: Console) -> None:
@@ -88,3 +98,8 @@ def print_arena_plans(result: dict, console: Console) -> None:
         console.print(f"edgeforge plan: {how}, {saved:.1%} less arena; outputs bit-identical on {plan.get('verified_samples', 0)} inputs")
     elif plan.get("reason"):
         console.print(f"edgeforge plan: none kept: {plan['reason']}")
+
+
+def _error_bar(error: float | None) -> str:
+    """' ±18%' for a relative error, '' when there is none (a compiler's own estimate)."""
+    return f" ±{error:.0%}" if error is not None else ""

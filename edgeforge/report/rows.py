@@ -34,7 +34,8 @@ def short_number(value) -> str:
 def metric_rows(target: dict) -> list[tuple[str, str, str, bool | None]]:
     """(label, value, limit, ok) per metric of the chosen model; limit '' and ok None when unset."""
     metrics = target["metrics"]
-    limits = {CONSTRAINT_METRICS[key][0]: (key, check) for key, check in target["constraints"].items()}
+    limits = {CONSTRAINT_METRICS[key][0]: (key, check) for key, check in target["constraints"].items()
+              if key in CONSTRAINT_METRICS}
     rows = []
     for label, key, style in METRICS:
         constraint, check = limits.get(key, (None, None))

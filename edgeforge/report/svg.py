@@ -161,12 +161,16 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
                      f'stroke="{COLORS["front"]}" stroke-width="1.5"/>')
     front_ids = {p["id"] for p in front}
     for p in sorted(points, key=lambda p: p["id"]):
+        # the front is drawn over every candidate, feasible or not: blue marks the front, a hollow
+        # mark an infeasible candidate
         x, y = frame.x(p[metric] * scale), frame.y(p["accuracy"])
-        status = "front" if p["id"] in front_ids else ("feasible" if p["feasible"] else "infeasible")
+        feasibility = "feasible" if p["feasible"] else "infeasible"
+        status = ("front " if p["id"] in front_ids else "") + feasibility
+        color = COLORS["front"] if p["id"] in front_ids else COLORS[feasibility]
         tip = escape(f"{p['id']} ({status}): accuracy {p['accuracy']:.4f}, {key} {p[metric] * scale:.4g}")
-        fill = COLORS[status] if status != "infeasible" else "white"
+        fill = color if p["feasible"] else "white"
         parts.append(f'<circle class="point {status}" cx="{x}" cy="{y}" r="4.5" fill="{fill}" '
-                     f'stroke="{COLORS[status]}" stroke-width="1.5"><title>{tip}</title></circle>')
+                     f'stroke="{color}" stroke-width="1.5"><title>{tip}</title></circle>')
     chosen = by_id.get(fronts.get("chosen"))
     if chosen is not None:
         x, y = frame.x(chosen[metric] * scale), frame.y(chosen["accuracy"])
@@ -198,15 +202,17 @@ def _bytes(value: float) -> str:
 
 
 def arena_svg(arena: dict, target: str) -> str:
-    """Bars of live buffer bytes per operator, the peak in red, and the greedy plan's size as a
-    dashed line (above the peak by the gaps the plan could not fill)."""
+    """Bars of live buffer bytes per operator, the peak in red, and as dashed lines the head of
+    TFLite Micro's greedy plan and of edgeforge's offline plan (above the peak by the gaps a plan
+    could not fill)."""
     timeline = arena["timeline"]
     label = f"{target}: tensor arena over time (live bytes per operator)"
     if not timeline:
         return _svg([f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no operators</text>'],
                     "arena-plot", label, f'data-target="{escape(target)}" ')
     planned = arena["planned_bytes"]
-    frame = _Frame([-0.5, len(timeline) - 0.5], [0, max(planned, *(op["live_bytes"] for op in timeline))])
+    heads = [planned, arena.get("edgeforge_bytes") or 0, *(op["live_bytes"] for op in timeline)]
+    frame = _Frame([-0.5, len(timeline) - 0.5], [0, max(heads)])
     frame.x0, frame.x1, frame.x_ticks = -0.5, len(timeline) - 0.5, []
     parts = frame.axes("operator (execution order)", "live bytes", y_format=_bytes)
     step = max(1, math.ceil(len(timeline) / 30))
@@ -223,10 +229,20 @@ def arena_svg(arena: dict, target: str) -> str:
         if is_peak:
             parts.append(f'<text x="{x}" y="{top - 6}" text-anchor="middle" fill="{COLORS["peak"]}" font-weight="600">'
                          f"peak: {escape(op['type'])}</text>")
-    y = frame.y(planned)
-    parts.append(f'<line class="plan" x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" stroke="{COLORS["text"]}" '
-                 f'stroke-dasharray="6 4" stroke-width="1.2"/>')
-    parts.append(f'<text x="{frame.right - 4}" y="{y - 5}" text-anchor="end">TFLM greedy plan: {planned:,} bytes</text>')
+    lines = [("TFLite Micro's plan", planned, COLORS["text"])]
+    edgeforge = arena.get("edgeforge_bytes")
+    if edgeforge is not None and edgeforge != planned:
+        lines.append((f"edgeforge plan{'' if arena.get('edgeforge_kept') else ' (not kept)'}", edgeforge, COLORS["front"]))
+    elif edgeforge is not None:
+        lines = [("TFLite Micro's plan = edgeforge plan", planned, COLORS["text"])]
+    lines.sort(key=lambda line: -line[1])
+    for k, (name, head, color) in enumerate(lines):
+        y = frame.y(head)
+        parts.append(f'<line class="plan" x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" stroke="{color}" '
+                     f'stroke-dasharray="6 4" stroke-width="1.2"/>')
+        below = k > 0 and frame.y(lines[0][1]) - y < 14  # two lines close together: label this one under it
+        parts.append(f'<text x="{frame.right - 4}" y="{y + 13 if below else y - 5}" text-anchor="end" fill="{color}">'
+                     f"{escape(name)}: {head:,} bytes</text>")
     return _svg(parts, "arena-plot", label, f'data-target="{escape(target)}" ')
 
 

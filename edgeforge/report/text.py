@@ -1,8 +1,8 @@
 """The report as rich tables for a terminal: a summary row per target, then each target's detail.
 
-Everything fits 80 columns without cutting a key cell: device and runtime share one cell (stacked),
-verdicts wrap, per-operator numbers are short (`84.2k`), and the columns holding names (target,
-device, candidate ids, op types) never shrink below their longest value.
+Everything fits 80 columns without cutting a key cell: device over runtime and chosen candidate
+over verdict share a cell each (stacked), per-operator numbers are short (`84.2k`), and the columns
+holding names (target, device, candidate ids, op types) never shrink below their longest value.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ OK, NOT_OK = "[green]yes[/green]", "[red]no[/red]"
 def print_report(report: dict, console: Console | None = None) -> None:
     console = console or Console()
     targets = report["targets"]
-    overview = Table(title="edgeforge build: one verified model per target", box=box.SQUARE)
+    overview = Table(title="edgeforge build: one verified model per target", box=box.SQUARE, show_lines=True)
     _key_column(overview, "target", targets)
     _key_column(overview, "device / runtime", [t["device"] for t in targets.values()] + [t["runtime"] for t in targets.values()])
-    _key_column(overview, "chosen", [t["candidate"]["id"] for t in targets.values() if t["candidate"]])
-    overview.add_column("verdict")
+    _key_column(overview, "chosen / verdict", [t["candidate"]["id"] for t in targets.values() if t["candidate"]])
     for name, target in targets.items():
         verdict = "[green]all constraints met[/green]" if target["feasible"] else "[red]no feasible candidate[/red]"
         chosen = target["candidate"]["id"] if target["candidate"] else "-"
-        overview.add_row(name, f"{target['device']}\n{target['runtime']}", chosen, verdict)
+        overview.add_row(name, f"{target['device']}\n{target['runtime']}", f"{chosen}\n{verdict}")
     console.print(overview)
     for name, target in targets.items():
         if target["feasible"]:

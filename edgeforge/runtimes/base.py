@@ -118,6 +118,12 @@ class Runtime:
         """
         return {}
 
+    def machine_key(self, device: Any) -> str | None:
+        """What else `device_costs` depends on beyond the model and device: this machine's
+        fingerprint when the runtime measures on it (runtimes/timing.py), else None. The search
+        memoizes device costs under it."""
+        return None
+
     def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
         """Figures the search's pre-filter should use instead of the analytic ones (same keys as
         `device_costs`); {} by default: the analytic prediction is close enough to decide."""

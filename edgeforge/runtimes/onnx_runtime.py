@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -63,3 +63,27 @@ class OnnxRuntime(Runtime):
         samples = x.astype(np.float32)
         scores = [session.run(None, {input_name: samples[i : i + 1]})[0] for i in range(len(samples))]
         return np.concatenate(scores).astype(np.float32)
+
+    def device_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """Latency measured here when `device` is this machine and the model is ONNX (the search
+        passes its .onnx artifact; `edgeforge profile` of a .tflite keeps the prediction), else {}."""
+        from edgeforge.runtimes.timing import is_this_machine, measure_latency
+
+        if not is_this_machine(device) or model_bytes[4:8] == b"TFL3":  # a .tflite: no ONNX model to time
+            return {}
+        session = inference_session(model_bytes)
+        feeds = {
+            i.name: np.zeros([d if isinstance(d, int) and d > 0 else 1 for d in i.shape], dtype=_NUMPY_TYPES.get(i.type, np.float32))
+            for i in session.get_inputs()
+        }
+        return measure_latency(lambda: session.run(None, feeds))
+
+    def machine_key(self, device: Any) -> str | None:
+        from edgeforge.runtimes.timing import is_this_machine, machine_fingerprint
+
+        return machine_fingerprint() if is_this_machine(device) else None
+
+
+# ONNX tensor types of model inputs, for the zero inputs a timing run feeds
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(int64)": np.int64,
+                "tensor(float16)": np.float16, "tensor(int32)": np.int32}

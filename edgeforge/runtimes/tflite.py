@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,3 +47,22 @@ class LiteRT(Runtime):
             scale, zero_point = output_detail["quantization"]
             outputs.append(dequantize(interpreter.get_tensor(output_detail["index"]), scale, zero_point))
         return np.concatenate(outputs)
+
+    def device_costs(self, model_bytes: bytes, device: Any) -> dict:
+        """Latency measured here when `device` is this machine (runtimes/timing.py), else {}."""
+        from edgeforge.runtimes.timing import is_this_machine, measure_latency
+
+        if not is_this_machine(device):
+            return {}
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=model_bytes, num_threads=1)  # the preset times one thread
+        interpreter.allocate_tensors()
+        for detail in interpreter.get_input_details():
+            interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
+        return measure_latency(interpreter.invoke)
+
+    def machine_key(self, device: Any) -> str | None:
+        from edgeforge.runtimes.timing import is_this_machine, machine_fingerprint
+
+        return machine_fingerprint() if is_this_machine(device) else None

@@ -62,17 +62,13 @@ class TfliteMicro(Runtime):
     code_sizes: ClassVar[dict[str, CodeSize]] = {"*": TFLM_CODE_SIZE, "armv6-m": TFLM_ARMV6M_CODE_SIZE}
 
     def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
-        interpreter = load_interpreter(model_bytes)
-        input_detail = interpreter.get_input_details(0)
-        output_detail = interpreter.get_output_details(0)
-        in_scale, in_zero = _quant_params(input_detail)
-        out_scale, out_zero = _quant_params(output_detail)
-        outputs = []
-        for sample in x:  # TFLM runs batch 1, as on the device
-            interpreter.set_input(quantize(sample[np.newaxis], input_detail["dtype"], in_scale, in_zero), 0)
-            interpreter.invoke()
-            outputs.append(dequantize(interpreter.get_output(0), out_scale, out_zero))
-        return np.concatenate(outputs)
+        # TFLite Micro trusts the flatbuffer: a corrupt one may crash it, so it runs in a worker
+        # process (a crash is a CorruptModelError), after the flatbuffer parses here.
+        from edgeforge.cost.graph import read_graph
+        from edgeforge.cost.isolated import run_isolated
+
+        read_graph(model_bytes)
+        return run_isolated(_predict, model_bytes, x)
 
     def measures_arena(self) -> bool:
         return True
@@ -91,18 +87,13 @@ class TfliteMicro(Runtime):
         """The arena TFLite Micro's own allocator records for the model as it is (`arena_bytes`, the
         same on every device), beside TFLite Micro's own plan (`arena_default_bytes`), edgeforge's
         verified offline plan (`arena_planned_bytes`) and the lower bound of its operator order
-        (`arena_lower_bound_bytes`), all measured or derived on the allocator's figures."""
-        from edgeforge.memory import apply_memory_plan
+        (`arena_lower_bound_bytes`), all measured or derived on the allocator's figures. Like
+        `predict`, in a worker process."""
+        from edgeforge.cost.graph import read_graph
+        from edgeforge.cost.isolated import run_isolated
 
-        outcome = apply_memory_plan(model_bytes)
-        return {
-            "arena_bytes": outcome.as_given.total_bytes,
-            "arena_source": "measured",
-            "arena_default_bytes": outcome.default.total_bytes,
-            "arena_planned_bytes": outcome.shipped.total_bytes,
-            "arena_lower_bound_bytes": outcome.lower_bound_bytes,
-            "memory_plan": outcome.summary(),
-        }
+        read_graph(model_bytes)
+        return run_isolated(_device_costs, model_bytes)
 
     def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
         """The pre-filter's arena: TFLite Micro's greedy plan replayed (`arena_bytes`), and the head
@@ -119,6 +110,34 @@ class TfliteMicro(Runtime):
             "arena_bytes": estimate.total_bytes,
             "arena_planned_bytes": min(planned_head, estimate.planned_bytes) + estimate.persistent_bytes,
         }
+
+
+def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    interpreter = load_interpreter(model_bytes)
+    input_detail = interpreter.get_input_details(0)
+    output_detail = interpreter.get_output_details(0)
+    in_scale, in_zero = _quant_params(input_detail)
+    out_scale, out_zero = _quant_params(output_detail)
+    outputs = []
+    for sample in x:  # TFLM runs batch 1, as on the device
+        interpreter.set_input(quantize(sample[np.newaxis], input_detail["dtype"], in_scale, in_zero), 0)
+        interpreter.invoke()
+        outputs.append(dequantize(interpreter.get_output(0), out_scale, out_zero))
+    return np.concatenate(outputs)
+
+
+def _device_costs(model_bytes: bytes) -> dict:
+    from edgeforge.memory import apply_memory_plan
+
+    outcome = apply_memory_plan(model_bytes)
+    return {
+        "arena_bytes": outcome.as_given.total_bytes,
+        "arena_source": "measured",
+        "arena_default_bytes": outcome.default.total_bytes,
+        "arena_planned_bytes": outcome.shipped.total_bytes,
+        "arena_lower_bound_bytes": outcome.lower_bound_bytes,
+        "memory_plan": outcome.summary(),
+    }
 
 
 def _quant_params(detail: dict) -> tuple[float, int]:

@@ -102,4 +102,5 @@ def load_explored(memo, key: str) -> list[tuple[tuple, int | None]] | None:
 
 def store_explored(memo, key: str, history) -> None:
     calls = [[[recipe.config() for recipe in recipes], epochs] for recipes, epochs in history]
-    memo.store("explored", key, lambda out: {"calls": calls})
+    # The region grows with each search of the same spec family: the newest one replaces the entry.
+    memo.store("explored", key, lambda out: {"calls": calls}, replace=True)

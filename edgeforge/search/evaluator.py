@@ -100,7 +100,8 @@ class Evaluator:
             conversion=conversion,
             artifact_bytes=artifact_bytes,
             accuracy=self.measured_for(candidate, target.runtime, epochs),
-            device_costs=self.measurer.device_costs(tflite_bytes, target.runtime, target.device),
+            # the runtime's own figures for the file it loads (ONNX Runtime times the .onnx)
+            device_costs=self.measurer.device_costs(artifact_bytes, target.runtime, target.device),
             target=target,
             base_accuracy=base_accuracy,
         )

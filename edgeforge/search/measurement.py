@@ -35,7 +35,8 @@ class Measurer:
         """What `runtime` measures or compiles itself for the model on `device` ({} for none)."""
         implementation = get_runtime(runtime)
         key = hash_of(
-            _sha256(model_bytes), runtime, device.model_dump(mode="json", by_alias=True), measurement_version(implementation)
+            _sha256(model_bytes), runtime, device.model_dump(mode="json", by_alias=True), measurement_version(implementation),
+            implementation.machine_key(device),  # a latency measured on this machine is this machine's
         )
         return self._memoized("device_costs", key, lambda: implementation.device_costs(model_bytes, device), count=False)
 

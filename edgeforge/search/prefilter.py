@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from edgeforge.errors import UserError
 from edgeforge.search.candidates import Candidate
+from edgeforge.cost.fits import judged_value
 from edgeforge.outputs import CONSTRAINT_METRICS, Exclusion
 
 # Resource limits a prediction can check; the accuracy constraints need a trained model.
@@ -54,24 +55,23 @@ def predict_metrics(
     from edgeforge.cost.energy import avg_power_mw, energy_mj
     from edgeforge.cost.flash import flash_bytes
     from edgeforge.cost.graph import read_graph
-    from edgeforge.cost.latency import predict_latency_ms
-    from edgeforge.cost.macs import op_costs
+    from edgeforge.cost.latency import latency_fields, predict_model
     from edgeforge.runtimes import get_runtime
 
     graph = read_graph(model_bytes)
     predicted = get_runtime(runtime).predicted_costs(model_bytes, device)
     latency_ms = predicted.get("latency_ms")
     if latency_ms is None:
-        costs = op_costs(graph)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unknown ops: the search's own profile warns once per model
-            latency_ms = predict_latency_ms([(c.type, c.dtype, c.macs, c.output_elements) for c in costs], device, runtime)
+            latency_ms = predict_model(graph, device, runtime).latency_ms  # the profile's per-op model
     metrics = {
         "model_bytes": graph.model_bytes,
         "flash_bytes": predicted.get("flash_bytes") or flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
         "arena_bytes": arena_under_plan(predicted, memory_plan) or estimate_arena_bytes(graph),
         "latency_ms": latency_ms,
         "energy_mj": energy_mj(latency_ms, device),
+        **{k: v for k, v in latency_fields(predicted, device, runtime, latency_ms).items() if k.endswith("_error")},
     }
     if inference_hz is not None:
         metrics["avg_power_mw"] = avg_power_mw(latency_ms, device, inference_hz)
@@ -86,7 +86,7 @@ def exclusions(predicted: dict, constraints) -> list[Exclusion]:
         metric, scale, _ = CONSTRAINT_METRICS[key]
         if limit is None or metric not in predicted:
             continue
-        value = predicted[metric] * scale
+        value = judged_value(key, predicted, constraints)  # the upper bound under confidence: conservative
         if value * (1 - MARGIN) > limit:
             found.append(Exclusion(constraint=key, limit=float(limit), predicted=round(float(value), 6)))
     return found

@@ -88,7 +88,7 @@ class Trainer:
         """Whether the recipe's model at this fidelity is in the memo (counts no hit or miss)."""
         if recipe.is_base:
             return True
-        return (Path(self.memo.root) / "trained" / self.key(recipe, epochs) / "done").is_file()
+        return self.memo.contains("trained", self.key(recipe, epochs))
 
     def fidelity(self, epochs: int | None) -> int:
         """Fine-tune epochs a training at `epochs` runs (None = full fidelity)."""
@@ -137,7 +137,7 @@ class Trainer:
         if folder is None:
             raise BuildError(
                 f"{self.memo.root}/trained/{key}: the selected candidate {recipe.id}'s trained model is not in the "
-                "memo (deleted, or another memo folder); run `dvc repro -f search` to train it again"
+                "memo (deleted or damaged, or another memo folder); run `dvc repro -f search` to train it again"
             )
         return load_trained(folder / "model.h5")
 

@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from edgeforge.errors import SpecError, UserError
-from edgeforge.spec.diagnostics import describe_validation_error, did_you_mean, field_names_at
+from edgeforge.spec.diagnostics import describe_validation_error, describe_yaml_error, did_you_mean, field_names_at
 from edgeforge.spec.models import Spec
 
 CONFIG_NAME = "config"
@@ -75,8 +75,8 @@ def compose(specs_dir: str | Path = "specs", overrides: list[str] | None = None)
         config = OmegaConf.to_container(spec_cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as error:
         raise SpecError([_describe_hydra_error(specs_dir, error)]) from None
-    except yaml.YAMLError as error:
-        raise SpecError([f"{_relative(str(specs_dir))}: invalid YAML: {error}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SpecError([describe_yaml_error(_yaml_source(specs_dir, error), error)]) from None
     return Composition(config=config, specs_dir=specs_dir, choices=choices, overrides=overrides)
 
 
@@ -165,6 +165,21 @@ def _yaml_has_key(path: Path, keys: list[str]) -> bool:
         else:
             return False
     return True
+
+
+def _yaml_source(specs_dir: Path, error: Exception) -> str:
+    """The spec file a YAML error comes from (its mark names it), else the spec directory."""
+    mark = getattr(error, "problem_mark", None)
+    name = getattr(mark, "name", None)
+    if name and not name.startswith("<"):
+        return _relative(name)
+    if isinstance(error, UnicodeDecodeError):
+        for path in sorted(specs_dir.rglob("*.yaml")):
+            try:
+                path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                return _relative(str(path))
+    return _relative(str(specs_dir))
 
 
 def _relative(path: str) -> str:

@@ -19,13 +19,39 @@ class Power(StrictModel):
     idle_mw: float = Field(ge=0, description="power drawn between inferences (sleep/idle), mW")
 
 
-class Throughput(StrictModel):
-    """How fast one runtime runs on this device: the inputs of the per-op latency model."""
+# Op kinds with a rate of their own (edgeforge.cost.latency.OP_KINDS names which ops each covers).
+OpKind = Literal["conv", "pointwise", "depthwise", "fully_connected", "transpose_conv", "conv_3d", "batch_matmul"]
 
+
+class Throughput(StrictModel):
+    """How fast one runtime runs on this device: the inputs of the per-op latency model
+    (edgeforge/cost/latency.py). `op_rates` and `bytes_per_cycle` are calibrated per core and
+    runtime (benchmarks/fit_latency.py regenerates them from benchmarks/latency_reference.yaml);
+    `macs_per_cycle` is the default for any MAC op without a calibrated rate."""
+
+    calibration: str | None = Field(
+        None, description="the pooled fit (core/runtime group of benchmarks/latency_reference.yaml) these figures come from"
+    )
     macs_per_cycle: dict[DType, PositiveFloat] = Field(
-        description="sustained multiply-accumulates per CPU cycle, by the dtype of the op's weights/inputs"
+        description="default multiply-accumulates per CPU cycle, by the dtype of the op's inputs: "
+        "used for MAC ops whose kind has no calibrated rate in op_rates"
+    )
+    op_rates: dict[OpKind, dict[DType, PositiveFloat]] = Field(
+        default_factory=dict,
+        description="calibrated multiply-accumulates per CPU cycle by op kind and dtype "
+        "(conv = kxk convolution, pointwise = 1x1 convolution)",
+    )
+    bytes_per_cycle: dict[DType, PositiveFloat] = Field(
+        default_factory=dict,
+        description="calibrated bytes moved per CPU cycle by memory-bound ops (pooling, elementwise, "
+        "activations, softmax, reshape, quantize...), by dtype; without it such an op is priced as one "
+        "MAC per output element",
     )
     op_overhead_us: float = Field(ge=0, description="fixed cost of invoking one operator, µs")
+    latency_error: float | None = Field(
+        None, ge=0, description="relative error of predicted latency on held-out measurements "
+        "(0.18 = ±18%); conservative constraints use latency × (1 + latency_error)"
+    )
 
 
 class Device(StrictModel):
@@ -79,7 +105,13 @@ class Device(StrictModel):
         paths = ["clock_mhz", "ram_kb", "flash_kb", "power.active_mw", "power.idle_mw"]
         for runtime, figures in self.throughput.items():
             paths += [f"throughput.{runtime}.macs_per_cycle.{dtype}" for dtype in figures.macs_per_cycle]
+            paths += [
+                f"throughput.{runtime}.op_rates.{kind}.{dtype}" for kind, rates in figures.op_rates.items() for dtype in rates
+            ]
+            paths += [f"throughput.{runtime}.bytes_per_cycle.{dtype}" for dtype in figures.bytes_per_cycle]
             paths.append(f"throughput.{runtime}.op_overhead_us")
+            if figures.latency_error is not None:
+                paths.append(f"throughput.{runtime}.latency_error")
         for runtime, settings in self.runtime_settings.items():
             paths += [
                 f"runtime_settings.{runtime}.{key}" for key, value in settings.items()

@@ -15,6 +15,17 @@ def did_you_mean(wanted: str, choices: typing.Iterable[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
+def describe_yaml_error(path: str, error: Exception) -> str:
+    """One line for a spec file YAML cannot read: `file:line:column: invalid YAML: what`."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    if isinstance(error, UnicodeDecodeError):
+        return f"{path}: not UTF-8 text (byte {error.start}); is this a YAML spec file?"
+    what = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    return f"{where}: invalid YAML: {what}" + (f" ({context})" if context else "")
+
+
 def describe_validation_error(
     error: ValidationError, origin_of: Callable[[tuple], str]
 ) -> list[str]:

@@ -22,7 +22,7 @@ Objective = Literal["max_accuracy", "min_latency", "min_flash", "min_ram", "min_
 
 class Project(StrictModel):
     name: str = Field(description="project name, used in bundle manifests")
-    seed: int = Field(0, description="seed for data split, weight init and training")
+    seed: int = Field(0, ge=0, lt=2**32, description="seed for data split, weight init and training (NumPy takes 0 to 2**32 - 1)")
 
 
 DatasetKind = Literal["digits", "npz", "csv", "image_dir", "audio_dir"]
@@ -237,6 +237,11 @@ class Constraints(StrictModel):
     min_accuracy: float | None = Field(None, ge=0, le=1, description="accuracy in the runtime, at least")
     max_accuracy_drop: float | None = Field(
         None, ge=0, le=1, description="accuracy loss against the base model, at most"
+    )
+    confidence: Literal["nominal", "conservative"] = Field(
+        "nominal",
+        description="how predicted latency, energy and average power are judged: nominal = the prediction, "
+        "conservative = its upper bound, prediction x (1 + the preset's held-out latency_error)",
     )
 
     @model_validator(mode="after")

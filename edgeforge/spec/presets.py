@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from edgeforge.errors import SpecError, UserError
 from edgeforge.spec.device import Device
-from edgeforge.spec.diagnostics import did_you_mean
+from edgeforge.spec.diagnostics import describe_yaml_error, did_you_mean
 from edgeforge.templates import project_template
 
 
@@ -29,7 +29,13 @@ def load_preset(name: str, specs_dir: str | Path = "specs") -> Device:
         hint = did_you_mean(name, names)
         raise UserError(f"unknown device '{name}'; {hint + ' ' if hint else ''}valid: {', '.join(names)}")
     try:
-        return Device.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SpecError([describe_yaml_error(str(path), error)]) from None
+    if not isinstance(data, dict):
+        raise SpecError([f"{path}: a device preset is a mapping of keys (name, class, cpu, ...), not {type(data).__name__}"])
+    try:
+        return Device.model_validate(data)
     except ValidationError as error:
         problems = [
             f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"

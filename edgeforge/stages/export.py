@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from edgeforge.atomic import atomic_dir, write_json
-from edgeforge.errors import BuildError, ExportError
+from edgeforge.errors import BuildError, CandidateExportError, ExportError
 from edgeforge.layout import BUILD
 from edgeforge.outputs import Exports, Fallback, Selection, TargetSearch, read_output, write_output
 from edgeforge.spec import load_params
@@ -48,14 +48,6 @@ def run(target: str, params: str = "params.yaml") -> None:
         ))
     fell_back = f" (fell back from {selected.candidate.id})" if selection is not selected else ""
     print(f"{target}: exported {selection.candidate.id}{fell_back} as {', '.join(written)}; parity in {BUILD.parity(target)}")
-
-
-class CandidateExportError(BuildError):
-    """A format of one candidate failed (conversion or parity); the stage tries the next candidate."""
-
-    def __init__(self, fallbacks: list[Fallback]):
-        self.fallbacks = fallbacks
-        super().__init__("; ".join(f"{f.format}: {f.reason}" for f in fallbacks))
 
 
 def export_candidate(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from edgeforge.cost.latency import reproducible_metrics
 from edgeforge.layout import BUILD
 from edgeforge.outputs import Exports, read_output
 from edgeforge.spec import load_params
@@ -54,7 +55,7 @@ def run(target: str, params: str = "params.yaml") -> None:
         primary_file=primary,
         primary_format=format_of_file[primary],
         candidate=selected.candidate.model_dump(),
-        metrics=selected.metrics,
+        metrics=reproducible_metrics(selected.metrics),  # measured latency differs by machine
         spec_hash=spec_hash(spec, target),
         verified_sha256=selected.sha256,
         canary_x=canary_x,

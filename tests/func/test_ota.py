@@ -17,6 +17,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,8 +29,9 @@ from edgeforge.bundle import updater
 from edgeforge.bundle.keys import init_keys, load_signers
 from edgeforge.bundle.package import verify_bundle
 from edgeforge.bundle.release import Lifetimes, _Repository, find_bundles, release, rotate_keys
+from edgeforge.bundle.fetcher import deadline_fetcher
 from edgeforge.bundle.updater import status, update
-from edgeforge.errors import UpdateError
+from edgeforge.errors import UpdateError, UserError
 
 
 def _load_helpers():
@@ -49,6 +51,7 @@ pytestmark = pytest.mark.slow
 
 class _RepoHandler(http.server.SimpleHTTPRequestHandler):
     cut_downloads = False  # send only half of every target file, then hang up
+    trickle = False  # send target files one byte a second (for at most TRICKLE_MAX_S)
 
     def log_message(self, format, *args):
         pass
@@ -59,14 +62,32 @@ class _RepoHandler(http.server.SimpleHTTPRequestHandler):
             outputfile.write(data[: len(data) // 2])
             self.close_connection = True
             return
+        if self.trickle and self.path.startswith("/targets/"):
+            data = source.read()
+            started = time.monotonic()
+            for offset in range(len(data)):
+                if time.monotonic() - started > TRICKLE_MAX_S:
+                    break
+                try:
+                    outputfile.write(data[offset : offset + 1])
+                    outputfile.flush()
+                except OSError:  # the client gave up
+                    break
+                time.sleep(1.0)
+            self.close_connection = True
+            return
         super().copyfile(source, outputfile)
 
 
+TRICKLE_MAX_S = 20
+
+
 @contextmanager
-def serve(directory: Path, *, cut_downloads: bool = False):
+def serve(directory: Path, *, cut_downloads: bool = False, trickle: bool = False):
     """A static file server for directory on 127.0.0.1; yields its base URL."""
-    handler = type("Handler", (_RepoHandler,), {"cut_downloads": cut_downloads})
+    handler = type("Handler", (_RepoHandler,), {"cut_downloads": cut_downloads, "trickle": trickle})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
+    server.block_on_close = False  # a trickling handler thread must not hold up the test's end
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -260,3 +281,96 @@ def test_first_update_without_a_trusted_root_asks_for_one(fleet, tmp_path, monke
     argv = ["device", "update", "--repo", "http://127.0.0.1:9", "--target", "sbc", "--install-dir", str(tmp_path / "new")]
     assert helpers.run_cli(argv, monkeypatch) == 2
     assert "provision the device once with --root" in capsys.readouterr().err
+
+
+# -- the device heals ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [({"deadline_s": 3}, "deadline of 3 s passed"), ({"rate_window_s": 2, "min_bytes_per_s": 100}, "below the minimum")],
+    ids=["deadline", "min-rate"],
+)
+def test_a_trickling_mirror_cannot_hold_the_update_lock(ota, limits, reason):
+    ota.publish()
+    with serve(ota.repo, trickle=True) as url:
+        started = time.monotonic()
+        with pytest.raises(UpdateError, match=reason):
+            update(url, "sbc", ota.device, fetcher=deadline_fetcher(**limits))
+        assert time.monotonic() - started < 10
+        # the lock is free: the next attempt runs (and is refused for the same reason), not "another update"
+        with pytest.raises(UpdateError, match="abandoned"):
+            update(url, "sbc", ota.device, fetcher=deadline_fetcher(deadline_s=2))
+    assert_version_2_still_active(ota.device, "abandoned")
+
+
+def test_leftovers_of_a_killed_update_are_removed_at_the_next_run(ota, monkeypatch, capsys):
+    (ota.device / "slots" / ".incoming-k1ll3d").mkdir()
+    (ota.device / "slots" / ".incoming-k1ll3d" / "model.tflite").write_bytes(b"half a bundle")
+    (ota.device / "downloads" / "sbc_bundle.tar.part").write_bytes(b"half a download")
+    os.symlink("slots/a", ota.device / ".current.new")
+    assert helpers.run_cli(["device", "status", "--install-dir", str(ota.device)], monkeypatch) == 0
+    assert "removed 3 leftover(s) of an interrupted update" in capsys.readouterr().err
+    assert sorted(p.name for p in (ota.device / "slots").iterdir()) == ["a", "b"]
+    assert list((ota.device / "downloads").iterdir()) == [] and not (ota.device / ".current.new").is_symlink()
+
+
+def test_a_torn_update_log_line_is_skipped(ota, monkeypatch, capsys):
+    with open(ota.device / "update.log", "a") as log:
+        log.write('{"time": "2025-01-01T00:00:00Z", "target": "sb')  # killed mid-write
+    assert status(ota.device).last_event["outcome"] == "installed"
+    assert helpers.run_cli(["device", "status", "--install-dir", str(ota.device)], monkeypatch) == 0
+    ota.publish()
+    with serve(ota.repo) as url:
+        update(url, "sbc", ota.device)
+    assert status(ota.device).last_event["version"] == 3  # appended after the torn line, readable
+
+
+def test_root_flag_reprovisions_a_damaged_trusted_root_and_says_so(ota, monkeypatch, capsys):
+    trusted = ota.device / "tuf" / "root.json"
+    trusted.write_bytes(trusted.read_bytes()[:100])  # truncated (through its root_history link)
+    ota.publish()
+    with serve(ota.repo) as url:
+        with pytest.raises(UserError, match="trusted root is damaged .* re-provision it with --root"):
+            update(url, "sbc", ota.device)
+        argv = ["device", "update", "--repo", url, "--target", "sbc", "--install-dir", str(ota.device),
+                "--root", str(ota.keys / "root.json")]
+        assert helpers.run_cli(argv, monkeypatch) == 0
+        captured = capsys.readouterr()
+        assert "version 3 installed" in captured.out and "re-provisioned:" in captured.err
+        assert helpers.run_cli(argv, monkeypatch) == 0  # intact now: --root is not used again
+        assert "not used: this device already trusts" in capsys.readouterr().err
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_bit_rot_in_the_active_model_is_found_and_repaired_by_downloading_it_again(ota, monkeypatch, capsys):
+    model = ota.device / "slots" / "b" / "model.tflite"
+    intact = model.read_bytes()
+    _flip_byte(model)
+    assert status(ota.device).damage == ("model.tflite does not match its sha256 in manifest.json",)
+    assert helpers.run_cli(["device", "status", "--install-dir", str(ota.device)], monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is damaged (model.tflite" in err and "device update" in err
+    with serve(ota.repo) as url:  # the repository still offers version 2: downloaded again
+        result = update(url, "sbc", ota.device)
+    assert (result.outcome, result.version, result.slot) == ("repaired", 2, "b")
+    assert model.read_bytes() == intact and status(ota.device).damage == ()
+    assert status(ota.device).previous.version == 1  # the rollback target is untouched
+
+
+def test_bit_rot_is_restored_from_the_other_slot_when_it_holds_the_same_file(ota):
+    helpers.make_bundle(ota.build, seed=2, metrics={"accuracy": 0.95})  # version 3: version 2's model, new metadata
+    release(ota.keys, ota.repo, find_bundles(ota.build))
+    with serve(ota.repo) as url:
+        assert update(url, "sbc", ota.device).version == 3
+    model = ota.device / "slots" / "a" / "model.tflite"
+    intact = model.read_bytes()
+    _flip_byte(model)
+    state = status(ota.device)  # no repository needed
+    assert state.damage == () and "restored model.tflite of the active version 3 from slot b" in state.notes[0]
+    assert model.read_bytes() == intact

@@ -28,9 +28,12 @@ def test_dvc_stage_outputs_are_the_layout_paths():
     assert paths(stage("train")["outs"]) == [BUILD.base_dir]
     assert paths(stage("search")["outs"]) == [BUILD.search_dir, BUILD.memo_out]
     assert paths(stage("select")["metrics"]) == [BUILD.selected(TARGET)]
-    assert paths(stage("select")["outs"]) == [BUILD.pareto_json(TARGET), BUILD.pareto_png(TARGET)]
+    assert paths(stage("select")["outs"]) == [BUILD.pareto_json(TARGET)]
+    assert paths(stage("select")["plots"]) == [BUILD.candidates_json(TARGET), BUILD.pareto_png(TARGET)]
     assert paths(stage("export")["outs"]) == [BUILD.export_dir(TARGET)]
     assert paths(stage("package")["outs"]) == [BUILD.bundle_dir(TARGET)]
+    assert paths(stage("report")["outs"]) == [BUILD.report_html]
+    assert paths(stage("report")["metrics"]) == [BUILD.metrics]
 
 
 def test_dvc_stage_dependencies_are_the_layout_paths():
@@ -39,12 +42,17 @@ def test_dvc_stage_dependencies_are_the_layout_paths():
     assert paths(stage("select")["deps"]) == [BUILD.search_target(TARGET)]
     assert paths(stage("export")["deps"]) == [BUILD.selected(TARGET), BUILD.search_target(TARGET)]
     assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET)]
+    # the report reads every target: the folders holding the search's and the per-target outputs
+    assert paths(stage("report")["deps"]) == [BUILD.search_dir, BUILD.target_dir(TARGET).parent]
 
 
 def test_files_each_stage_reads_lie_inside_an_upstream_output():
     assert BUILD.splits.parent == BUILD.data_dir and BUILD.base_model.parent == BUILD.base_dir
     assert BUILD.search_target(TARGET).is_relative_to(BUILD.search_dir)
     assert BUILD.exports(TARGET).parent == BUILD.parity(TARGET).parent == BUILD.export_dir(TARGET)
+    assert BUILD.manifest(TARGET).parent == BUILD.bundle_dir(TARGET)
+    for path in (BUILD.selected(TARGET), BUILD.pareto_json(TARGET), BUILD.exports(TARGET), BUILD.manifest(TARGET)):
+        assert path.is_relative_to(paths(stage("report")["deps"])[1])  # what the report reads, it depends on
 
 
 def test_layout_rooted_elsewhere_prefixes_every_path(tmp_path):

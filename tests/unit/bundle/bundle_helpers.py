@@ -85,6 +85,7 @@ def make_bundle(
     seed: int = 1,
     model_bytes: bytes | None = None,
     broken_canary: bool = False,
+    metrics: dict | None = None,
 ) -> dict:
     """Build build_dir/targets/<target>/bundle from a tiny classifier; return its manifest.
 
@@ -111,7 +112,7 @@ def make_bundle(
         model_files={"model.tflite": model_path},
         primary_file="model.tflite",
         candidate={"id": f"w1.0-int8-{seed}", "config": {"quantization": "int8"}},
-        metrics={"accuracy": 0.93, "latency_ms": 1.5},
+        metrics=metrics or {"accuracy": 0.93, "latency_ms": 1.5},
         spec_hash="spec-hash-1",
         canary_x=canary_x,
         canary_y=canary_y,

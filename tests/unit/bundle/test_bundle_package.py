@@ -39,6 +39,15 @@ def test_build_bundle_is_byte_identical_when_rebuilt(tmp_path):
         assert first == (tmp_path / "second" / "targets" / "sbc" / "bundle" / file).read_bytes(), file
 
 
+def test_build_bundle_is_byte_identical_whatever_the_build_timings(tmp_path):
+    """Wall-clock timings stay out of the manifest: two builds of one model give one bundle."""
+    for name, seconds in (("first", 1.25), ("second", 97.5)):
+        make_bundle(tmp_path / name, metrics={"accuracy": 0.93, "train_seconds": seconds, "convert_seconds": seconds / 3})
+    manifests = [(tmp_path / name / "targets/sbc/bundle/manifest.json").read_bytes() for name in ("first", "second")]
+    assert manifests[0] == manifests[1]
+    assert json.loads(manifests[0])["metrics"] == {"accuracy": 0.93}
+
+
 def test_build_bundle_replaces_previous_bundle_and_leaves_no_temporary_dirs(build_dir):
     manifest = make_bundle(build_dir, seed=2)
     bundle_parent = build_dir / "targets" / "sbc"

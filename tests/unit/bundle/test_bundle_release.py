@@ -34,6 +34,15 @@ def test_release_does_not_republish_an_unchanged_bundle(build_dir, keys_dir, tmp
     assert _metadata(tmp_path / "repo", "timestamp.json")["version"] == 1
 
 
+def test_release_publishes_nothing_for_a_rebuild_that_only_took_longer(tmp_path, keys_dir):
+    build = tmp_path / "build"
+    make_bundle(build, metrics={"accuracy": 0.93, "train_seconds": 12.5})
+    release(keys_dir, tmp_path / "repo", find_bundles(build))
+    make_bundle(build, metrics={"accuracy": 0.93, "train_seconds": 31.0})  # a clean rebuild: other timings
+    [published] = release(keys_dir, tmp_path / "repo", find_bundles(build))
+    assert (published.version, published.changed) == (1, False)
+
+
 def test_release_increments_the_version_of_a_changed_target_only(tmp_path, keys_dir):
     build = tmp_path / "build"
     make_bundle(build, target="sbc")

@@ -13,6 +13,7 @@ KWS_INT8 = MLPERF_TINY / "kws_ref_model.tflite"
 REQUIRED_KEYS = {
     "model", "device", "runtime", "params", "macs", "model_bytes", "flash_bytes", "arena_bytes",
     "arena_source", "arena_estimate_bytes", "latency_ms", "energy_mj", "ops", "fits",
+    "arena_default_bytes", "arena_planned_bytes", "arena_lower_bound_bytes",
 }
 OP_KEYS = {"index", "type", "dtype", "macs", "output_bytes", "latency_ms"}
 
@@ -106,3 +107,43 @@ def test_profile_warns_about_an_op_the_latency_model_does_not_know(tmp_path, cap
     captured = capsys.readouterr()
     assert json.loads(captured.out)["latency_ms"] > 0
     assert "warning:" in captured.err and ("SIN" in captured.err or "CUMSUM" in captured.err)
+
+
+VWW_INT8 = MLPERF_TINY / "vww_96_int8.tflite"
+
+
+def test_profile_json_gives_tflm_default_edgeforge_plan_and_lower_bound(tmp_project, capsys):
+    result = profile_json(capsys, str(VWW_INT8), "--device", "stm32f746_disco")
+
+    assert result["arena_bytes"] == result["arena_planned_bytes"]  # the offline plan counts by default
+    assert result["arena_plan"] == "offline"
+    assert result["arena_planned_bytes"] <= 0.85 * result["arena_default_bytes"]
+    assert result["arena_lower_bound_bytes"] <= result["arena_planned_bytes"]
+    assert result["memory_plan"]["kept"] is True
+
+
+def test_profile_memory_plan_tflm_counts_tflite_micros_own_arena(tmp_project, capsys):
+    result = profile_json(capsys, str(VWW_INT8), "--device", "stm32f746_disco", "--memory-plan", "tflm")
+
+    assert result["arena_bytes"] == result["arena_default_bytes"] > result["arena_planned_bytes"]
+    assert result["arena_plan"] == "tflm"
+
+
+def test_profile_takes_the_memory_plan_of_a_spec_target(tmp_project, capsys):
+    tmp_project.edit("specs/config.yaml", {"targets.mcu.memory_plan": "tflm"})
+
+    result = profile_json(capsys, str(VWW_INT8), "--device", "stm32f746_disco", "--target", "mcu")
+
+    assert result["arena_bytes"] == result["arena_default_bytes"]
+
+
+def test_profile_table_shows_the_arena_plans_side_by_side(tmp_project, capsys):
+    assert main(["profile", str(VWW_INT8), "--device", "stm32f746_disco"]) == 0
+    out = capsys.readouterr().out
+    assert "TFLite Micro's plan" in out and "edgeforge plan" in out and "lower bound" in out
+    assert "arena RAM (measured, offline plan)" in out and "17.8% less arena" in out
+
+
+def test_profile_of_a_runtime_without_an_offline_plan_has_null_plan_figures(tmp_project, capsys):
+    result = profile_json(capsys, str(KWS_INT8), "--device", "raspberry_pi_4")
+    assert result["arena_default_bytes"] is result["arena_planned_bytes"] is result["arena_lower_bound_bytes"] is None

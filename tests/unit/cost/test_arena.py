@@ -8,11 +8,15 @@ import pytest
 
 from edgeforge.cost.arena import (
     PlannedBuffer,
+    arena_under_plan,
     estimate_arena,
     estimate_arena_bytes,
     measure_arena,
     measure_arena_bytes,
+    greedy_offsets,
+    live_peak_bytes,
     plan_greedy,
+    planned_buffers,
 )
 from edgeforge.cost.graph import read_graph
 from edgeforge.errors import BuildError, ModelFileError
@@ -58,6 +62,41 @@ def test_plan_greedy_fills_a_gap_between_live_buffers():
 
 def test_plan_greedy_is_zero_without_buffers():
     assert plan_greedy([]) == 0
+
+
+def test_greedy_offsets_are_the_layout_whose_peak_plan_greedy_reports():
+    buffers = planned_buffers(read_graph(_mlperf("vww_96_int8.tflite")))
+    offsets = greedy_offsets(buffers)
+
+    assert max(o + b.size_bytes for o, b in zip(offsets, buffers)) == plan_greedy(buffers) == 73728
+
+
+def test_live_peak_bytes_is_the_most_bytes_alive_in_one_scope():
+    buffers = [PlannedBuffer(1024, 0, 1), PlannedBuffer(512, 1, 2), PlannedBuffer(256, 2, 3), PlannedBuffer(16, 3, 3)]
+
+    assert live_peak_bytes(buffers) == 1024 + 512
+    assert live_peak_bytes([]) == 0
+
+
+def test_planned_buffers_follow_a_given_operator_order():
+    graph = read_graph(_mlperf("pretrainedResnet_quant.tflite"))
+    order = [0, 1, 2, 3, 6, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15]  # a residual block's shortcut conv first
+
+    stored = {b.tensor: (b.first_used, b.last_used) for b in planned_buffers(graph) if b.tensor is not None}
+    moved = {b.tensor: (b.first_used, b.last_used) for b in planned_buffers(graph, order) if b.tensor is not None}
+
+    assert stored[28] == (7, 8) and moved[28] == (5, 8)  # CONV_2D #6's output: made at scope 5 when it runs fifth
+    assert stored[25] == (4, 7) and moved[25] == (4, 6)  # op 3's output: its last reader (op 4) now runs sixth
+    assert planned_buffers(graph, list(range(16))) == planned_buffers(graph)
+
+
+def test_arena_under_plan_picks_the_figure_of_the_memory_plan():
+    costs = {"arena_bytes": 100, "arena_default_bytes": 100, "arena_planned_bytes": 80}
+
+    assert arena_under_plan(costs, "offline") == 80
+    assert arena_under_plan(costs, "tflm") == 100
+    assert arena_under_plan({"arena_bytes": 90}, "offline") == 90  # a runtime without an offline plan
+    assert arena_under_plan({}, "offline") is None
 
 
 # --- estimate against the real allocator ---------------------------------------------------

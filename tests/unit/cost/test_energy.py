@@ -51,3 +51,10 @@ def test_avg_power_rejects_non_positive_rate(device, rate):
 def test_negative_latency_is_a_user_error(device):
     with pytest.raises(UserError, match="latency_ms"):
         energy_mj(-1.0, device)
+
+
+def test_energy_upper_bound_carries_the_latency_error(device):
+    from edgeforge.cost.energy import energy_upper_bound_mj
+
+    assert energy_upper_bound_mj(10.0, device, 0.25) == pytest.approx(1.25 * energy_mj(10.0, device))
+    assert energy_upper_bound_mj(10.0, device, None) == pytest.approx(energy_mj(10.0, device))

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from edgeforge.cost.arena import measure_arena
-from edgeforge.errors import BuildError
+from edgeforge.cost.graph import read_graph
+from edgeforge.errors import BuildError, ModelFileError
 from edgeforge.memory import apply
 from edgeforge.memory.apply import apply_memory_plan
-from edgeforge.memory.check import check_plan
-from edgeforge.memory.planner import MemoryPlan
-from edgeforge.memory.verify import compare_outputs, verification_inputs
+from edgeforge.memory.check import PlanCheck, check_plan
+from edgeforge.memory.planner import MemoryPlan, plan_memory
+from edgeforge.memory.verify import RANDOM_SAMPLES, compare_outputs, verification_inputs
 from edgeforge.memory.writer import ONLINE, read_plan, write_plan
 from tests.conftest import MLPERF_TINY
 from tests.unit.memory.synthetic import branching_model
@@ -34,19 +35,55 @@ def test_plan_never_takes_more_arena_than_tflite_micro_and_its_head_is_within_1_
     assert measure_arena(outcome.model_bytes) == outcome.shipped  # measured on the bytes that ship
 
 
+def assert_plan_is_bit_identical(original: bytes) -> None:
+    """edgeforge's plan written into `original` (whether or not it saves anything, so whether or
+    not it would ship) passes the overlap check and gives bit-identical outputs on fresh inputs."""
+    planned = write_plan(original, (plan := plan_memory(read_graph(original))).order, plan.offsets)
+    shape = verification_inputs(original)[0][1][0].shape[1:]
+    held_out = np.random.default_rng(12345).uniform(-1, 1, size=(8, *shape)).astype(np.float32)
+
+    assert check_plan(planned).ok
+    assert compare_outputs(original, planned, verification_inputs(original, held_out)) is None
+
+
 @pytest.mark.parametrize("name", MLPERF_TFLM_MODELS)
 def test_planned_model_gives_bit_identical_outputs_to_the_unplanned_one(name):
     original = (MLPERF_TINY / name).read_bytes()
     outcome = apply_memory_plan(original)
-    if not outcome.kept:
-        assert outcome.model_bytes == original
-        return
-    # Fresh inputs, not the ones the planner verified with.
-    rng = np.random.default_rng(12345)
-    held_out = rng.uniform(-1, 1, size=(8, *verification_inputs(original)[0][1][0].shape[1:])).astype(np.float32)
 
-    assert check_plan(outcome.model_bytes).ok
-    assert compare_outputs(original, outcome.model_bytes, verification_inputs(original, held_out)) is None
+    assert_plan_is_bit_identical(original)
+    if outcome.kept:
+        assert compare_outputs(original, outcome.model_bytes, verification_inputs(original)) is None
+    else:
+        assert outcome.model_bytes == original
+
+
+@pytest.mark.slow
+def test_default_build_candidates_are_never_above_tflm_and_their_plans_are_bit_identical():
+    """The default spec's model at each searched width, in each PTQ mode TFLite Micro runs (the
+    arena depends on the graph, not on trained weights)."""
+    from edgeforge.data import load_dataset
+    from edgeforge.models import build_model
+    from edgeforge.passes.ptq import PostTrainingQuantization
+    from edgeforge.runtimes import RUNTIMES
+    from edgeforge.spec.compose import compose_spec
+    from edgeforge.tfcompat import seed_everything
+    from tests.conftest import REPO
+
+    spec, _ = compose_spec(REPO / "specs")
+    x, y = load_dataset(spec.dataset, root=REPO)
+    checked = 0
+    for width in spec.search.space.width:
+        seed_everything(0)
+        model = build_model(spec.model.name, x.shape[1:], int(y.max()) + 1, width=width)
+        for mode in RUNTIMES["tflite-micro"].quantization_modes:
+            original = PostTrainingQuantization({"mode": mode}).convert(model, x[:100])
+            outcome = apply_memory_plan(original)
+            assert outcome.shipped.total_bytes <= outcome.default.total_bytes
+            assert outcome.shipped.planned_bytes <= 1.01 * outcome.lower_bound_head_bytes
+            assert_plan_is_bit_identical(original)
+            checked += 1
+    assert checked == len(spec.search.space.width) * 3
 
 
 def test_vww_int8_arena_is_at_least_15_percent_below_tflite_micros_own():
@@ -73,7 +110,7 @@ def test_held_out_samples_are_part_of_the_verification():
 
     outcome = apply_memory_plan(branching_model(), held_out=x)
 
-    assert outcome.kept and outcome.samples == 5 + apply.RANDOM_SAMPLES if hasattr(apply, "RANDOM_SAMPLES") else outcome.samples == 9
+    assert outcome.kept and outcome.samples == 5 + RANDOM_SAMPLES
 
 
 def test_variable_tensors_stay_with_tflite_micro_and_keep_their_state():
@@ -115,6 +152,19 @@ def test_a_model_whose_own_plan_overlaps_is_reported_with_a_warning():
 
     assert outcome.preplanned and not outcome.kept
     assert outcome.reason.startswith("the model's own plan is wrong")
+    assert read_plan(outcome.model_bytes) is None and outcome.shipped == outcome.default  # ships without it
+
+
+def test_a_model_whose_plan_metadata_tflite_micro_would_refuse_is_refused_naming_the_fix():
+    from edgeforge.cost.graph import _schema
+    from edgeforge.memory.writer import pack_model
+
+    model = _schema().ModelT.InitFromPackedBuf(bytearray(write_plan(branching_model(), range(5), {3: 0})), 0)
+    (entry,) = [m for m in model.metadata if m.name == b"OfflineMemoryAllocation"]
+    model.buffers[entry.buffer].data = np.array([1, 1, 3, 0, -1, -1], dtype="<i4").view(np.uint8)
+
+    with pytest.raises(ModelFileError, match="lists 3 offsets in 6 words for 11 tensors; TFLite Micro refuses such a model: remove"):
+        apply_memory_plan(pack_model(model))
 
 
 def test_a_plan_that_fails_the_overlap_check_is_discarded_with_a_warning(monkeypatch):
@@ -138,7 +188,7 @@ def test_a_plan_that_fails_the_overlap_check_is_discarded_with_a_warning(monkeyp
 def test_a_plan_whose_outputs_differ_is_discarded_with_a_warning(monkeypatch):
     model = branching_model()
     monkeypatch.setattr(apply, "_outcomes", {}.__class__())
-    monkeypatch.setattr(apply, "check_plan", lambda planned: check_plan(model))  # pretend the overlap check passed
+    monkeypatch.setattr(apply, "check_plan", lambda planned: PlanCheck(planned=True))  # pretend the overlap check passed
     real = apply.plan_memory
     monkeypatch.setattr(apply, "plan_memory", lambda graph: MemoryPlan(**{**real(graph).__dict__, "offsets": {8: 0, 9: 0}}))
 

@@ -79,7 +79,7 @@ def test_search_order_beam_is_valid_and_never_worse_than_stored_when_states_are_
         graph = random_dag(rng, 7)
         flow = Dataflow(graph)
 
-        found = search_order(graph, max_exact_states=1, beam_width=2)
+        found = search_order(graph, max_states=1, min_beam_width=2)
 
         assert flow.is_valid(found.order)
         assert found.peak_bytes <= found.stored_peak_bytes
@@ -89,7 +89,7 @@ def test_search_order_reports_a_cut_search_as_not_exact():
     wide = graph_of({0: 16, **{i: 16 * i for i in range(1, 9)}}, [((0,), (i,)) for i in range(1, 9)])
 
     assert search_order(wide).exact
-    assert not search_order(wide, max_exact_states=4, beam_width=4).exact
+    assert not search_order(wide, max_states=4, min_beam_width=4).exact
 
 
 def test_operators_touching_a_variable_tensor_keep_their_stored_order():

@@ -58,3 +58,9 @@ def test_editing_a_runtime_remeasures_only_in_that_runtime_and_those_it_stands_i
     assert "trained" not in changed and "converted tflite" not in changed
     assert {"measured onnxruntime", "measured tensorrt"} <= changed
     assert "measured tflite-micro" not in changed
+
+
+def test_editing_the_memory_planner_remeasures_only_in_tflite_micro_and_those_it_stands_in_for(package_copy):
+    changed = changed_by(package_copy, "memory/packing.py")
+    assert {"measured tflite-micro", "measured ethos-u"} <= changed
+    assert not changed & {"trained", "converted tflite", "measured tflite", "measured onnxruntime"}

@@ -111,7 +111,7 @@ def test_select_writes_the_best_feasible_candidate_and_its_pareto_files(tmp_proj
     assert pareto["binding"]["constraint"] == "ram_kb"
     assert (tmp_project / BUILD.pareto_png("mcu")).read_bytes().startswith(b"\x89PNG")
     assert sorted(path.name for path in (tmp_project / BUILD.target_dir("mcu")).iterdir()) == [
-        "pareto.json", "pareto.png", "selected.json",
+        "candidates.json", "pareto.json", "pareto.png", "selected.json",
     ]
 
 
