@@ -14,8 +14,10 @@ $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
+# --compile-bytecode: TensorFlow's thousands of modules are compiled once here, not by each stage
+# process (where PYTHONDONTWRITEBYTECODE is set, every import of TensorFlow would recompile them: 10+ s)
 $(INSTALLED): $(BIN)/uv uv.lock pyproject.toml
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --quiet --python $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --quiet --compile-bytecode --python $(BIN)/python
 	touch $(INSTALLED)
 
 install: $(INSTALLED)

@@ -6,6 +6,7 @@ here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs
     build/search/summary.json, targets/<T>.json,    search
                  models/<candidate>.<suffix>
     build/memo/                                     search (persistent; EDGEFORGE_MEMO_DIR moves it)
+    build/export-memo/                              export@T's own reuse memo (not a DVC output)
     build/targets/<T>/selected.json, pareto.*,      select@T
                       candidates.json               (candidates.json: the `dvc plots` data)
     build/targets/<T>/export/                       export@T (exports.json, parity.json, the files)
@@ -67,6 +68,11 @@ class Layout:
 
     def memo_dir(self) -> Path:
         return Path(os.environ.get("EDGEFORGE_MEMO_DIR") or self.memo_out)
+
+    def export_memo_dir(self) -> Path:
+        """Exports made before, which export@T reuses: beside build/memo/ (only `search` may write
+        its own out), inside a shared EDGEFORGE_MEMO_DIR."""
+        return Path(os.environ.get("EDGEFORGE_MEMO_DIR") or self.build / "export-memo")
 
     # per target
     def target_dir(self, target: str) -> Path:

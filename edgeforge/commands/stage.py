@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib
+from contextlib import nullcontext
 
 from edgeforge.stages import STAGES
 
@@ -16,13 +17,17 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    module = importlib.import_module(f"edgeforge.stages.{args.name}")
-    if args.name in PER_TARGET:
-        if not args.target:
-            from edgeforge.errors import UserError
+    from edgeforge.quiet import quiet_native_logs, verbose_requested
 
-            raise UserError(f"stage '{args.name}' runs per target: pass --target NAME, a target in {args.params}")
-        module.run(args.target, params=args.params)
-    else:
-        module.run(params=args.params)
+    if args.name in PER_TARGET and not args.target:
+        from edgeforge.errors import UserError
+
+        raise UserError(f"stage '{args.name}' runs per target: pass --target NAME, a target in {args.params}")
+    # TensorFlow's and the converter's log lines would be half of a build log: kept only with -v
+    with nullcontext() if verbose_requested(args.verbose) else quiet_native_logs():
+        module = importlib.import_module(f"edgeforge.stages.{args.name}")
+        if args.name in PER_TARGET:
+            module.run(args.target, params=args.params)
+        else:
+            module.run(params=args.params)
     return 0

@@ -38,14 +38,15 @@ def run(args) -> int:
     else:
         for finding in findings:
             print(finding.line())
-        print(
-            f"checked {verification.files_checked} DVC output files, {len(verification.targets)} targets' outputs "
-            f"and bundles, {verification.memo_entries_checked} memo entries: "
-            + (f"{len(findings)} problem(s)" if findings else "all intact"),
-            file=sys.stderr,
+        checked = (
+            f"{verification.files_checked} DVC output files, {len(verification.targets)} targets' outputs and bundles, "
+            f"{verification.memo_entries_checked} memo entries"
         )
-        if removed:
-            print(f"removed {removed} damaged memo entries", file=sys.stderr)
+        if not findings:
+            print(f"checked {checked}: all intact", file=sys.stderr)
     if findings:
-        raise CorruptBuildError(f"{len(findings)} corrupt build file(s) or memo entries; each line above says how to rebuild it")
+        fixed = f" ({removed} damaged memo entries removed)" if removed else ""
+        raise CorruptBuildError(
+            f"{len(findings)} corrupt file(s) or memo entries{fixed}; each line above says how to rebuild it"
+        )
     return 0

@@ -35,6 +35,8 @@ from edgeforge.errors import CorruptModelError, EdgeforgeError
 
 CALL_TIMEOUT_S = 900.0
 RETURNED, RAISED, DIED = "returned", "raised", "died"
+# What reading a malformed flatbuffer raises in Python (edgeforge's own parsers, the flatbuffers package).
+MALFORMED = {("struct", "error"), ("builtins", "IndexError"), ("builtins", "OverflowError"), ("builtins", "MemoryError")}
 _HEADER = struct.Struct("<Q")
 
 
@@ -53,7 +55,11 @@ def run_isolated(function: Callable, *args: Any, timeout_s: float = CALL_TIMEOUT
             raise CorruptModelError(f"{source}: the model is corrupt: {payload}")
     if outcome == RETURNED:
         return payload
-    raise _rebuild_exception(*payload)
+    module, name, message = payload
+    if (module, name) in MALFORMED:
+        # A flatbuffer read that ran off its end or past a table in the worker: the model is corrupt.
+        raise CorruptModelError(f"{source}: the model is corrupt: {name}: {message}")
+    raise _rebuild_exception(module, name, message)
 
 
 class _Worker:

@@ -74,6 +74,10 @@ def profile_model(
     if device_costs.get("arena_default_bytes") is not None:
         arena_plan = "tflm" if arena == device_costs["arena_default_bytes"] else "offline"
     latency_ms = device_costs.get("latency_ms", sum(op["latency_ms"] for op in ops))
+    flash = device_costs.get("flash_bytes", graph.model_bytes + get_runtime(runtime).code_bytes(graph.op_types, device.arch))
+    shipped_bytes = (device_costs.get("memory_plan") or {}).get("model_bytes")
+    if arena_plan == "offline" and shipped_bytes:
+        flash += shipped_bytes - graph.model_bytes  # the file that ships carries the plan
     result = {
         "model": graph.source,
         "device": device.name,
@@ -81,7 +85,7 @@ def profile_model(
         "params": sum(cost.params for cost in costs),
         "macs": sum(cost.macs for cost in costs),
         "model_bytes": graph.model_bytes,
-        "flash_bytes": device_costs.get("flash_bytes", graph.model_bytes + get_runtime(runtime).code_bytes(graph.op_types, device.arch)),
+        "flash_bytes": flash,
         "arena_bytes": int(arena if arena is not None else estimate),
         "arena_source": device_costs.get("arena_source", "estimated"),
         "arena_plan": arena_plan,

@@ -29,6 +29,8 @@ def read_npz(path: Path, where: Where) -> Source:
             raise where.error(
                 "path", f"{where.path}: {error}; save plain arrays, labels as integers or np.array(names, dtype=str)"
             ) from None
+        except (OSError, EOFError, zipfile.BadZipFile) as error:  # a truncated or altered archive (bad CRC)
+            raise where.error("path", f"{where.path} could not be read as npz: {error}; save it again with np.savez") from None
     if x.dtype.kind not in "iuf" or x.dtype.kind == "b":
         raise where.error("path", f"{where.path}: x is {x.dtype}; features must be numbers")
     _check_lengths(x.shape, raw_y.shape, where)
@@ -44,6 +46,8 @@ def inspect_npz(path: Path, where: Where) -> Header:
             raw_y = archive["y"]
         except ValueError as error:
             raise where.error("path", f"{where.path}: {error}; save labels as integers or np.array(names, dtype=str)") from None
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise where.error("path", f"{where.path} could not be read as npz: {error}; save it again with np.savez") from None
     _check_lengths(shape, raw_y.shape, where)
     y, names = encode_labels(raw_y, where)
     return Header(input_shape=tuple(shape[1:]), y=y, class_names=names)

@@ -51,6 +51,7 @@ class PlanOutcome:
     plan: MemoryPlan | None = None  # edgeforge's plan, when it made one
     preplanned: bool = False  # the model came with its own offline plan
     samples: int = 0  # inputs the outputs were compared on
+    warning: str | None = None  # what was warned about: a plan that failed a check
 
     @property
     def shipped(self) -> ArenaUsage:
@@ -75,7 +76,9 @@ class PlanOutcome:
             "lower_bound_head_bytes": self.lower_bound_head_bytes,
             "persistent_bytes": self.default.persistent_bytes,
             "verified_samples": self.samples,
+            "warning": self.warning,
             "sha256": hashlib.sha256(self.model_bytes).hexdigest(),
+            "model_bytes": len(self.model_bytes),  # of what ships (a plan adds its metadata)
         }
         if self.plan is not None:
             result.update(
@@ -121,8 +124,11 @@ def _plan_and_verify(model_bytes: bytes, held_out: np.ndarray | None) -> PlanOut
     samples = verification_inputs(model_bytes, held_out)
     problem = _problem(model_bytes, planned_bytes, samples)
     if problem:
-        warnings.warn(f"{graph.source}: offline memory plan discarded: {problem}", stacklevel=3)
-        return PlanOutcome(model_bytes, False, f"discarded: {problem}", as_given, as_given, None, plan.lower_bound_bytes, plan)
+        warning = f"{graph.source}: offline memory plan discarded: {problem}"
+        warnings.warn(warning, stacklevel=3)
+        return PlanOutcome(
+            model_bytes, False, f"discarded: {problem}", as_given, as_given, None, plan.lower_bound_bytes, plan, warning=warning
+        )
     planned = measure_arena(planned_bytes)
     if planned.total_bytes >= as_given.total_bytes:
         reason = f"TFLite Micro's own plan is as small (head {as_given.planned_bytes} B, edgeforge's {planned.planned_bytes} B)"
@@ -138,10 +144,11 @@ def _check_existing(model_bytes: bytes, held_out, as_given: ArenaUsage, source: 
     samples = verification_inputs(unplanned, held_out)
     problem = _problem(unplanned, model_bytes, samples)
     if problem:
-        warnings.warn(f"{source}: the model's own offline memory plan is wrong: {problem}", stacklevel=3)
+        warning = f"{source}: the model's own offline memory plan is wrong: {problem}"
+        warnings.warn(warning, stacklevel=3)
         # What ships is the model without its plan: TFLite Micro then plans every tensor itself.
         reason = f"the model's own plan is wrong: {problem}"
-        return PlanOutcome(unplanned, False, reason, as_given, default, as_given, bound, preplanned=True)
+        return PlanOutcome(unplanned, False, reason, as_given, default, as_given, bound, preplanned=True, warning=warning)
     return PlanOutcome(model_bytes, True, "", as_given, default, as_given, bound, preplanned=True, samples=len(samples))
 
 

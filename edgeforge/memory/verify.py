@@ -27,14 +27,14 @@ def verification_inputs(model_bytes: bytes, held_out: np.ndarray | None = None) 
     details = [interpreter.get_input_details(i) for i in range(len(read_graph(model_bytes).inputs))]
     samples = []
     if held_out is not None and len(details) == 1:
+        from edgeforge.runtimes.quantization import quantize
+
         detail = details[0]
         shape = tuple(int(d) for d in detail["shape"])
+        scale, zero_point = _quantization(detail)
         for k, sample in enumerate(held_out[:HELD_OUT_SAMPLES]):
             if sample.size != int(np.prod(shape)):
                 break  # not this model's input (the caller's data has another shape)
-            scale, zero_point = _quantization(detail)
-            from edgeforge.runtimes.quantization import quantize
-
             samples.append((f"held-out sample {k}", [quantize(sample.reshape(shape), detail["dtype"], scale, zero_point)]))
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(model_bytes).digest()[:8], "little"))
     for k in range(RANDOM_SAMPLES):

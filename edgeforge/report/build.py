@@ -76,7 +76,7 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
     selection = _read_typed(Selection, layout.selected(name))
     exports = _read_typed(Exports, layout.exports(name))
     # what ships: the selected candidate, or the next one when an export of it failed
-    selected = getattr(exports, "selection", None) or selection
+    selected = exports.selection if exports else selection
     missing: list[str] = []
     entry = {
         "device": result.device,
@@ -94,7 +94,7 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         "pareto": _pareto(layout, result, selected),
         "ops": None,
     }
-    entry["fallbacks"] = [fallback.model_dump() for fallback in getattr(exports, "fallbacks", None) or []]
+    entry["fallbacks"] = [fallback.model_dump() for fallback in exports.fallbacks] if exports else []
     entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary)
     if selected is None:
         if result.selectable():

@@ -16,9 +16,8 @@ ROW_METRICS = ("accuracy", "latency_ms", "arena_bytes", "flash_bytes", "energy_m
 def candidate_rows(result: TargetSearch, chosen_id: str | None, spec, summary: dict) -> list[dict]:
     """One row per candidate: id, passes, fidelity, training, status, reason, metrics."""
     configs = _space_configs(spec)
-    finetune_epochs = spec.search.finetune_epochs if spec else None
     trained = (summary.get("trained_per_target") or {}).get(result.target)  # absent in older builds
-    rows = [_measured_row(entry, chosen_id, finetune_epochs, trained) for entry in result.candidates]
+    rows = [_measured_row(entry, chosen_id, trained) for entry in result.candidates]
     for row in rows:
         if row["status"] == "feasible" and chosen_id is not None:
             row["reason"] = f"meets every constraint; {result.objective} ranks {chosen_id} first"
@@ -46,19 +45,19 @@ def passes_label(config: dict | None) -> str:
     return " › ".join(" ".join([name, *(str(value) for value in options.values())]) for name, options in passes)
 
 
-def _measured_row(entry: CandidateResult, chosen_id: str | None, finetune_epochs: int | None, trained) -> dict:
+def _measured_row(entry: CandidateResult, chosen_id: str | None, trained: list[str] | None) -> dict:
     if entry.id == chosen_id:
         status = "chosen"
     elif entry.failure:
         status = "failed"
-    elif entry.feasible and getattr(entry, "probe", False):
+    elif entry.feasible and entry.probe:
         status = "probe"  # meets the constraints at probe fidelity; never selected
     else:
         status = "feasible" if entry.feasible else "infeasible"
     reason = entry.failure or "; ".join(check.describe() for check in entry.checks if not check.ok)
     if status == "probe":
         reason = "meets every constraint as a short probe; not trained in full"
-    row = _row(entry.id, entry.config, status, _training(entry, trained), _fidelity(entry, finetune_epochs), reason)
+    row = _row(entry.id, entry.config, status, _training(entry, trained), _fidelity(entry), reason)
     row["epochs"] = entry.epochs
     row["metrics"] = {key: (entry.metrics or {}).get(key) for key in ROW_METRICS}
     return row
@@ -80,16 +79,13 @@ def _is_base(config: dict) -> bool:
         return False
 
 
-def _fidelity(entry: CandidateResult, finetune_epochs: int | None) -> str:
+def _fidelity(entry: CandidateResult) -> str:
     """`full (4 ep)` or `probe (1 ep)`: the epochs its last training pass ran."""
     if entry.metrics is None:
         return "-"
     if _is_base(entry.config):
         return "base model"
-    probe = getattr(entry, "probe", None)  # recorded by newer searches
-    if probe is None:
-        probe = finetune_epochs is not None and entry.epochs is not None and entry.epochs < finetune_epochs
-    return f"{'probe' if probe else 'full'} ({entry.epochs} ep)"
+    return f"{'probe' if entry.probe else 'full'} ({entry.epochs} ep)"
 
 
 def _training(entry: CandidateResult, trained: list[str] | None) -> str:

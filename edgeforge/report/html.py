@@ -39,7 +39,7 @@ tr.peak td { background: #fff1e5; } code, .mono { font-family: ui-monospace, SFM
 .badge.chosen { background: #fff8c5; border-color: #d4a72c; font-weight: 600; } .badge.front { background: #ddf4ff; }
 .badge.feasible { background: var(--ok-bg); } .badge.infeasible, .badge.failed { background: var(--bad-bg); }
 .badge.pruned, .badge.not-evaluated, .badge.probe { background: #f6f8fa; color: var(--muted); }
-.missing { border: 1px solid #d4a72c; background: #fff8c5; padding: 8px 14px; border-radius: 6px; }
+.missing { border: 1px solid #d4a72c; background: #fff8c5; padding: 8px 14px; border-radius: 6px; } .missing h2 { margin-top: 4px; }
 .explanation { white-space: pre-wrap; background: var(--bad-bg); padding: 8px 12px; border-radius: 6px; }
 figure { margin: 8px 0; } figcaption { font-size: 12px; color: var(--muted); }
 .legend span { margin-right: 14px; white-space: nowrap; } .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; border-radius: 50%; }

@@ -76,12 +76,19 @@ class TfliteMicro(Runtime):
     def device_artifact(self, model_bytes: bytes, target: Any, held_out_x: np.ndarray | None = None) -> bytes:
         """With `memory_plan: offline`, the model with edgeforge's operator order and offline memory
         plan, verified against `model_bytes` on `held_out_x` (see `edgeforge.memory`); a plan that
-        fails a check or saves nothing leaves the model as it is."""
+        fails a check (with a warning) or saves nothing leaves the model as it is. Like `predict`,
+        TFLite Micro runs in a worker process."""
         if getattr(target, "memory_plan", "offline") != "offline":
             return model_bytes
-        from edgeforge.memory import apply_memory_plan
+        from edgeforge.cost.graph import read_graph
+        from edgeforge.cost.isolated import run_isolated
+        from edgeforge.memory.verify import HELD_OUT_SAMPLES
 
-        return apply_memory_plan(model_bytes, held_out_x).model_bytes
+        read_graph(model_bytes)
+        held_out = held_out_x[:HELD_OUT_SAMPLES] if held_out_x is not None else None
+        shipped, warning = run_isolated(_planned_model, model_bytes, held_out)
+        _warn(warning)
+        return shipped
 
     def device_costs(self, model_bytes: bytes, device: Any) -> dict:
         """The arena TFLite Micro's own allocator records for the model as it is (`arena_bytes`, the
@@ -93,7 +100,9 @@ class TfliteMicro(Runtime):
         from edgeforge.cost.isolated import run_isolated
 
         read_graph(model_bytes)
-        return run_isolated(_device_costs, model_bytes)
+        costs = run_isolated(_device_costs, model_bytes)
+        _warn(costs["memory_plan"]["warning"])
+        return costs
 
     def predicted_costs(self, model_bytes: bytes, device: Any) -> dict:
         """The pre-filter's arena: TFLite Micro's greedy plan replayed (`arena_bytes`), and the head
@@ -124,6 +133,21 @@ def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
         interpreter.invoke()
         outputs.append(dequantize(interpreter.get_output(0), out_scale, out_zero))
     return np.concatenate(outputs)
+
+
+def _planned_model(model_bytes: bytes, held_out: np.ndarray | None) -> tuple[bytes, str | None]:
+    from edgeforge.memory import apply_memory_plan
+
+    outcome = apply_memory_plan(model_bytes, held_out)
+    return outcome.model_bytes, outcome.warning
+
+
+def _warn(warning: str | None) -> None:
+    """Repeat here a warning the worker process gave (a plan that failed a check)."""
+    if warning:
+        import warnings
+
+        warnings.warn(warning, stacklevel=3)
 
 
 def _device_costs(model_bytes: bytes) -> dict:

@@ -36,6 +36,7 @@ class SearchResult:
     budget_exhausted: bool = False
     replayed: int = 0  # evaluations replayed from an earlier search of the same space (no training)
     new_region: dict[str, str] = field(default_factory=dict)  # target -> why the search went beyond them
+    retried_tasks: int = 0  # executor jobs run again because their Dask worker died running them
 
 
 def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[SearchResult, Evaluator]:
@@ -43,11 +44,11 @@ def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[Sea
     from edgeforge.search.strategies import resolve_strategy, run_strategy
 
     evaluator = Evaluator(spec, splits, base_model, memo)
-    space = enumerate_space(spec.search.space)
-    prefilter = run_prefilter(evaluator, space, lambda candidate: targets_for(spec, candidate))
-    check_some_fit(prefilter)
-    executor = make_executor(spec.search, evaluator)
+    executor = make_executor(spec.search, evaluator)  # first: a Dask scheduler that is not there fails before any work
     try:
+        space = enumerate_space(spec.search.space)
+        prefilter = run_prefilter(evaluator, space, lambda candidate: targets_for(spec, candidate))
+        check_some_fit(prefilter)
         session = Session(evaluator, prefilter, executor, progress)
         strategy = resolve_strategy(spec.search.strategy, session)
         explored = load_explored(memo, explored_key(evaluator))
@@ -67,6 +68,7 @@ def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[Sea
         budget_exhausted=session.budget_exhausted,
         replayed=len(explored or ()),
         new_region=new_region,
+        retried_tasks=executor.retried,
     )
     return result, evaluator
 

@@ -12,15 +12,23 @@ each runs one job at a time (TensorFlow uses all its cores). The exhaustive stra
 its jobs over at once, so they run in parallel; the Optuna strategies decide one trial at a
 time, so Dask gives them more memory and machines rather than parallelism.
 
+A worker that dies mid-job (killed, out of memory) costs only that job: the scheduler runs it
+again on another worker (up to its `distributed.scheduler.allowed-failures`), and what the dead
+worker had finished is in the memo already. `retried` counts such jobs; the search summary
+reports it.
+
     executor = make_executor(spec.search, evaluator)
-    executor.run([Job(TrainingRecipe(sparsity=0.5), None, (("int8", ("tflite",)),))])
+    executor.run([Job(TrainingRecipe(sparsity=0.5), None, (("int8", ("tflite",)),))], on_done=print)
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -30,6 +38,8 @@ from edgeforge.search.candidates import parent_recipe
 from edgeforge.search.evaluator import Evaluator, Stats
 
 STAT_COUNTS = tuple(f.name for f in fields(Stats) if f.type in ("int", int))
+CONNECT_TIMEOUT_S = 10  # a scheduler that is up answers at once; this bounds the wait for one that is not
+WORKERS_TIMEOUT_S = 60  # a scheduler without workers would leave the search waiting forever
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ def run_job(evaluator: Evaluator, job: Job) -> dict:
     search records the reason when it scores that candidate.
     """
     before = {name: getattr(evaluator.stats, name) for name in STAT_COUNTS}
+    epochs_before = dict(evaluator.stats.train_epochs)
     for mode, runtimes in job.work:
         candidate = Candidate(**job.recipe.config(), quantization=mode)
         try:
@@ -54,7 +65,7 @@ def run_job(evaluator: Evaluator, job: Job) -> dict:
         except BuildError:
             continue
     delta = {name: getattr(evaluator.stats, name) - before[name] for name in STAT_COUNTS}
-    delta["train_epochs"] = dict(evaluator.stats.train_epochs)
+    delta["train_epochs"] = {k: v for k, v in evaluator.stats.train_epochs.items() if k not in epochs_before}
     return delta
 
 
@@ -62,13 +73,16 @@ class LocalExecutor:
     """Jobs one after another in this process (TensorFlow already uses every core for one)."""
 
     name = "local"
+    retried = 0  # nothing here dies without taking the search with it
 
     def __init__(self, evaluator: Evaluator):
         self.evaluator = evaluator
 
-    def run(self, jobs: list[Job]) -> None:
+    def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> None:
         for job in jobs:
             run_job(self.evaluator, job)
+            if on_done:
+                on_done(job)
 
     def close(self) -> None:
         pass
@@ -79,7 +93,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, evaluator: Evaluator, address):
+    def __init__(self, evaluator: Evaluator, address: str):
         try:
             from distributed import Client
         except ImportError:  # pragma: no cover - dask[distributed] is a dependency
@@ -87,21 +101,73 @@ class DaskExecutor:
 
             raise MissingDependencyError("distributed", "dask") from None
         self.evaluator = evaluator
+        self.retried = 0
         try:
-            self.client = Client(address, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as error:
-            raise UserError(f"search.dask_address: cannot reach the Dask scheduler at {address}: {error}") from None
-        self._payload = self.client.scatter(worker_payload(evaluator), broadcast=True)
+            self.client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise UserError(
+                f"search.dask_address: no Dask scheduler answers at {address} ({_first_line(error)}); "
+                f"start one (`dask scheduler`) and its workers (`dask worker {address}`), or set search.executor: local"
+            ) from None
+        try:
+            self._check_workers(address)
+            self._payload = self.client.scatter(worker_payload(evaluator), broadcast=True)
+        except BaseException:
+            self.client.close()
+            raise
 
-    def run(self, jobs: list[Job]) -> None:
+    def _check_workers(self, address: str) -> None:
+        """Workers exist and every one sees the memo folder, before any job is handed out."""
+        try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+        except TimeoutError:
+            raise UserError(
+                f"search.dask_address: the Dask scheduler at {address} has no workers after {WORKERS_TIMEOUT_S} s; "
+                f"start some with `dask worker {address}`"
+            ) from None
+        memo = Path(self.evaluator.memo.root).resolve()
+        memo.mkdir(parents=True, exist_ok=True)
+        memo = str(memo)
+        problems = {worker: problem for worker, problem in self.client.run(memo_problem, memo).items() if problem}
+        if problems:
+            raise UserError(memo_error(memo, problems))
+
+    def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> None:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
         futures: dict[tuple, object] = {}
+        job_of: dict[str, Job] = {}
         for job in sorted(jobs, key=lambda j: _depth(j.recipe)):
             parent = futures.get((parent_recipe(job.recipe), None))  # parents train in full
+            key = f"edgeforge-{job.recipe.id}-{job.epochs}-{os.urandom(4).hex()}"
             futures[(job.recipe, job.epochs)] = self.client.submit(
-                _run_on_worker, self._payload, job, parent, pure=False, key=f"edgeforge-{job.recipe.id}-{job.epochs}-{os.urandom(4).hex()}"
+                _run_on_worker, self._payload, job, parent, pure=False, key=key, retries=0
             )
-        for delta in self.client.gather(list(futures.values())):
-            self._add(delta)
+            job_of[key] = job
+        try:
+            for future in as_completed(list(futures.values())):
+                try:
+                    self._add(future.result())
+                except KilledWorker as error:
+                    raise BuildError(
+                        f"search: Dask workers kept dying while running {job_of[future.key].recipe.id} "
+                        f"({error}); see the workers' logs (memory?)"
+                    ) from None
+                if on_done:
+                    on_done(job_of[future.key])
+            self.retried += self._count_retried(list(job_of))
+        finally:
+            for future in futures.values():
+                future.release()
+
+    def _count_retried(self, keys: list[str]) -> int:
+        """Our tasks that the scheduler had to run again because their worker died running them."""
+
+        def suspicious(dask_scheduler, keys):  # runs on the scheduler (pickled by value)
+            return sum(1 for key in keys if key in dask_scheduler.tasks and dask_scheduler.tasks[key].suspicious)
+
+        return int(self.client.run_on_scheduler(suspicious, keys=keys))
 
     def _add(self, delta: dict) -> None:
         stats = self.evaluator.stats
@@ -119,22 +185,53 @@ def make_executor(search, evaluator: Evaluator):
     return LocalExecutor(evaluator)
 
 
+def memo_problem(memo: str) -> str | None:
+    """Why this process cannot use the memo folder at `memo`, or None (runs on each worker)."""
+    path = Path(memo)
+    if not path.is_dir():
+        return "does not see it"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "cannot write to it"
+    return None
+
+
+def memo_error(memo: str, problems: dict[str, str]) -> str:
+    workers = "; ".join(f"{worker} {problem}" for worker, problem in sorted(problems.items()))
+    return (
+        f"search.executor dask: the memo folder {memo} must be seen by every worker at the same path ({workers}); "
+        "put it on a file system they all mount (EDGEFORGE_MEMO_DIR=/shared/path) or run the workers on this machine"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 # -- on the worker -----------------------------------------------------------------------------
 
 def worker_payload(evaluator: Evaluator) -> dict:
-    """What a worker needs to rebuild the evaluator: the spec, data, base model and memo folder."""
+    """What a worker needs to rebuild the evaluator: the spec, data, base model file and memo folder.
+
+    The base model travels as its .h5 bytes, read from the file the search was given (so a search
+    whose every job is a memo hit never imports TensorFlow here either)."""
+    return {
+        "spec": evaluator.spec.model_dump(mode="json", by_alias=True),
+        "splits": evaluator.splits,
+        "base_h5": base_model_h5(evaluator.trainer),
+        "memo": str(Path(evaluator.memo.root).resolve()),
+    }
+
+
+def base_model_h5(trainer) -> bytes:
+    base = trainer._base_model  # a path until something loads it (Trainer loads it lazily)
+    if isinstance(base, (str, Path)):
+        return Path(base).read_bytes()
     from edgeforge.passes.io import save_trained
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "base.h5"
-        save_trained(evaluator.base_model, path)
-        base_h5 = path.read_bytes()
-    return {
-        "spec": evaluator.spec.model_dump(mode="json", by_alias=True),
-        "splits": evaluator.splits,
-        "base_h5": base_h5,
-        "memo": str(Path(evaluator.memo.root).resolve()),
-    }
+        save_trained(base, path)
+        return path.read_bytes()
 
 
 _WORKER_EVALUATORS: dict[str, Evaluator] = {}
@@ -149,21 +246,33 @@ def _run_on_worker(payload: dict, job: Job, _parent_done=None) -> dict:
 def _worker_evaluator(payload: dict) -> Evaluator:
     import hashlib
 
-    from edgeforge.passes.io import load_trained
     from edgeforge.search.memo import Memo
     from edgeforge.spec.models import Spec
 
+    problem = memo_problem(payload["memo"])
+    if problem:
+        raise UserError(memo_error(payload["memo"], {_worker_name(): problem}))
     token = hashlib.sha256(payload["base_h5"] + payload["memo"].encode() + repr(payload["spec"]).encode()).hexdigest()
     if token not in _WORKER_EVALUATORS:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "base.h5"
-            path.write_bytes(payload["base_h5"])
-            base_model = load_trained(path)
+        # The base model stays a file: the Trainer loads it only for a job that must train.
+        folder = tempfile.mkdtemp(prefix="edgeforge-worker-")
+        atexit.register(shutil.rmtree, folder, True)
+        path = Path(folder) / "base.h5"
+        path.write_bytes(payload["base_h5"])
         spec = Spec.model_validate(payload["spec"])
-        _WORKER_EVALUATORS[token] = Evaluator(spec, payload["splits"], base_model, Memo(payload["memo"]))
+        _WORKER_EVALUATORS[token] = Evaluator(spec, payload["splits"], path, Memo(payload["memo"]))
     evaluator = _WORKER_EVALUATORS[token]
     evaluator.stats.reset()  # each job reports only its own work
     return evaluator
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return f"worker {get_worker().address}"
+    except (ImportError, ValueError):
+        return "this process"
 
 
 def _depth(recipe: TrainingRecipe) -> int:

@@ -54,7 +54,7 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
             device=target.device.name,
             runtime=target.runtime,
             objective=target.objective,
-            constraints=target.constraints.model_dump(exclude_none=True),
+            constraints=target.constraints.limits(),
             base_accuracy=result.base_accuracy,
             candidates=entries,
             pruned_analytically={
@@ -77,6 +77,7 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
         "budget_exhausted": result.budget_exhausted,
         "replayed": result.replayed,  # evaluations replayed from the explored region (memo hits)
         "new_region": result.new_region,  # target -> why the search trained beyond the explored region
+        "retried_tasks": result.retried_tasks,  # jobs run again after their Dask worker died
         "unevaluated_per_target": {name: len(set(result.kept.get(name, ())) - set(evaluations))
                                    for name, evaluations in sorted(result.per_target.items())},
         "failed_per_target": {name: {cid: e.failure for cid, e in sorted(evaluations.items()) if e.failure}

@@ -130,7 +130,14 @@ class Session:
             chosen += [(r, e) for r, e in self._lineage(recipe, epochs) if self.fidelity.get(r, 0) < self._level(r, e)]
         chosen = list(dict.fromkeys(chosen))
         self.trainings_used |= planned
-        self.executor.run([Job(recipe, None if recipe.is_base else e, self._work(recipe, e)) for recipe, e in chosen])
+        finished: list[Job] = []
+
+        def job_done(job: Job) -> None:  # progress while the batch runs: scoring comes after it
+            finished.append(job)
+            self._report(f"ran {job.recipe.id}", len(self.fidelity) + len(finished))
+
+        jobs = [Job(recipe, None if recipe.is_base else e, self._work(recipe, e)) for recipe, e in chosen]
+        self.executor.run(jobs, on_done=job_done)
         for recipe, e in chosen:
             self._score(recipe, e)
         return [recipe for recipe, _ in chosen]
@@ -184,8 +191,12 @@ class Session:
                 self.evaluator, candidate, name, self.base_accuracy, None if recipe.is_base else epochs
             )
         self.fidelity[recipe] = self._level(recipe, epochs)
+        self._report(f"evaluated {recipe.id} ({self.fidelity[recipe]} epochs)", len(self.fidelity))
+
+    def _report(self, text: str, done: int) -> None:
+        """progress(text, recipes done, recipes in all, trainings so far)."""
         if self.progress:
-            self.progress(f"evaluated {recipe.id} ({self.fidelity[recipe]} epochs)", len(self.fidelity), len(self.recipes))
+            self.progress(text, min(done, len(self.recipes)), len(self.recipes), self.evaluator.stats.trained)
 
     # -- what is known -------------------------------------------------------------------------
     def targets_keeping(self, candidate: Candidate) -> list[str]:

@@ -113,8 +113,10 @@ def load_params(path: str | Path = "params.yaml") -> Spec:
         raise UserError(f"{path}: not found; run `edgeforge compose` to write it from specs/")
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise SpecError([f"{path}: invalid YAML: {error}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SpecError([describe_yaml_error(str(path), error) + "; run `edgeforge compose` to write it again"]) from None
+    if config is not None and not isinstance(config, dict):
+        raise SpecError([f"{path}: holds a YAML {type(config).__name__}, not the spec; run `edgeforge compose` to write it again"])
     try:
         return Spec.model_validate(config or {})
     except ValidationError as error:

@@ -120,7 +120,8 @@ class Dataset(StrictModel):
     def _check_kind_keys(self) -> Dataset:
         for key in sorted(self.model_fields_set & set(_KIND_KEYS)):
             kinds = _KIND_KEYS[key]
-            if self.name not in kinds:
+            # a default value is no choice (a re-validated model_dump carries every default)
+            if self.name not in kinds and getattr(self, key) != type(self).model_fields[key].get_default(call_default_factory=True):
                 raise ValueError(f"'{key}' applies to dataset {' or '.join(kinds)} only, not '{self.name}'; remove it")
         if self.stride is not None and self.window is None:
             raise ValueError("'stride' needs 'window' (samples per window) as well")
@@ -249,6 +250,10 @@ class Constraints(StrictModel):
         if self.avg_power_mw is not None and self.inference_hz is None:
             raise ValueError("avg_power_mw needs inference_hz (how often the model runs)")
         return self
+
+    def limits(self) -> dict[str, float]:
+        """The numeric settings that are set: the limits (and inference_hz), without `confidence`."""
+        return {key: value for key, value in self.model_dump(exclude_none=True).items() if key != "confidence"}
 
 
 class Target(StrictModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def run(target: str, params: str = "params.yaml") -> None:
     with atomic_dir(final) as out:
         for selection in ranked:
             try:
-                written, report = export_candidate(spec, target, selection, splits, out)
+                written, report = export_or_reuse(spec, target, selection, splits, out)
                 break
             except CandidateExportError as failure:
                 fallbacks += failure.fallbacks
@@ -50,10 +51,67 @@ def run(target: str, params: str = "params.yaml") -> None:
     print(f"{target}: exported {selection.candidate.id}{fell_back} as {', '.join(written)}; parity in {BUILD.parity(target)}")
 
 
+# -- reuse -----------------------------------------------------------------------------------------
+# A constraint edit reruns export@T with the very candidate it exported before: the files and their
+# parity report come back from the export memo (no TensorFlow, no runtime, no converter), keyed by
+# everything that decides them: the candidate's files and trained model, the target less its
+# constraints and objective, the data, and the code and converters. Constraints only decide *which*
+# candidate is exported, which the key's candidate already says.
+EXPORT_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tf2onnx", "onnx", "onnxruntime", "coremltools", "ai-edge-litert", "tflite-micro")
+FILES = "files"
+
+
+def export_or_reuse(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
+    """`export_candidate`, or what it wrote for the same inputs before."""
+    from edgeforge.search.memo import Memo
+
+    memo = Memo(BUILD.export_memo_dir())
+    key = export_key(spec, target, selected, splits)
+    folder = memo.entry("export", key)
+    if folder is not None:
+        record = json.loads((folder / "record.json").read_text())
+        shutil.copytree(folder / FILES, out, dirs_exist_ok=True)
+        written = {fmt: [out / path for path in paths] for fmt, paths in record["written"].items()}
+        return written, record["report"]
+    written, report = export_candidate(spec, target, selected, splits, out)
+
+    def remember(entry: Path) -> dict:
+        shutil.copytree(out, entry / FILES)
+        return {"written": {fmt: [path.relative_to(out).as_posix() for path in paths] for fmt, paths in written.items()},
+                "report": report}
+
+    memo.store("export", key, remember)
+    return written, report
+
+
+def export_key(spec, target: str, selected: Selection, splits) -> str:
+    from edgeforge.export import EXPORTERS
+    from edgeforge.search.codeversion import code_version
+    from edgeforge.search.memo import hash_of, sha256_file
+
+    exporters = [f"{cls.__module__}.{cls.__qualname__}" for fmt in spec.targets[target].formats if (cls := EXPORTERS.get(fmt))]
+    return hash_of(
+        "export",
+        code_version(("",), EXPORT_DEPENDENCIES),  # all of edgeforge: exporters lean on runtimes, cost, memory
+        exporters,  # the classes that would run (a plugin's, a test's)
+        target,
+        spec.targets[target].model_dump(mode="json", by_alias=True, exclude={"constraints", "objective"}),
+        selected.candidate.model_dump(mode="json"),
+        selected.metrics,
+        selected.sha256,
+        sha256_file(Path(selected.tflite_artifact)),
+        selected.trained_key,
+        splits.fingerprint(),
+        spec.search.eval_samples,
+        spec.project.seed,
+    )
+
+
 def export_candidate(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
     """Write every format of the target for one candidate into `out`, with its parity report."""
     from edgeforge.export import EXPORTERS, ExportContext
     from edgeforge.export.parity import parity_problems, parity_report
+    from edgeforge.progress import StageProgress
 
     selected_bytes = read_selected_model(selected)
     tflite_path = Path(selected.tflite_artifact)
@@ -71,13 +129,16 @@ def export_candidate(spec, target: str, selected: Selection, splits, out: Path) 
     )
     staged: dict[str, list[Path]] = {}
     failed: list[Fallback] = []
-    for fmt in spec.targets[target].formats:
-        if fmt not in EXPORTERS:
-            raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
-        try:
-            staged[fmt] = EXPORTERS[fmt]().export(context, out)
-        except ExportError as error:  # the other formats still get built and reported
-            failed.append(Fallback(candidate=selected.candidate.id, format=fmt, reason=str(error)))
+    formats = spec.targets[target].formats
+    with StageProgress(f"export {target}", "formats", total=len(formats)) as progress:
+        for done, fmt in enumerate(formats, start=1):
+            if fmt not in EXPORTERS:
+                raise BuildError(f"targets.{target}.formats: no exporter for '{fmt}' yet; available: {', '.join(EXPORTERS)}")
+            try:
+                staged[fmt] = EXPORTERS[fmt]().export(context, out)
+            except ExportError as error:  # the other formats still get built and reported
+                failed.append(Fallback(candidate=selected.candidate.id, format=fmt, reason=str(error)))
+            progress.update(done, detail=f"{fmt} done")
     if failed:
         raise CandidateExportError(failed)
     samples = spec.search.eval_samples

@@ -10,8 +10,7 @@ from edgeforge.spec import load_params
 
 
 def run(params: str = "params.yaml") -> None:
-    from rich.progress import Progress
-
+    from edgeforge.progress import StageProgress
     from edgeforge.search.engine import run_search
     from edgeforge.search.results import write_search_outputs
 
@@ -19,11 +18,10 @@ def run(params: str = "params.yaml") -> None:
     splits = load_splits(BUILD.splits)
     BUILD.memo_out.mkdir(parents=True, exist_ok=True)  # dvc.yaml's out, even when the memo lives elsewhere
     memo = Memo(BUILD.memo_dir())
-    with Progress(transient=True) as bar:
-        task = bar.add_task("searching", total=None)
+    with StageProgress("search", "evaluated") as progress:
         result, evaluator = run_search(
             spec, splits, BUILD.base_model, memo,  # loaded only if something must be trained
-            progress=lambda text, done, total: bar.update(task, description=text, completed=done, total=total),
+            progress=lambda text, done, total, trained: progress.update(done, total, f"{trained} trained"),
         )
     with atomic_dir(BUILD.search_dir) as out:
         summary = write_search_outputs(result, evaluator, out)
@@ -41,6 +39,8 @@ def search_line(summary: dict) -> str:
     failed = {cid for failures in summary["failed_per_target"].values() for cid in failures}
     if failed:
         line += f"; {len(failed)} failed (see `edgeforge report`)"
+    if summary.get("retried_tasks"):
+        line += f"; {summary['retried_tasks']} task(s) retried after a Dask worker died running them"
     if summary["budget_exhausted"]:
         never = max(summary["unevaluated_per_target"].values(), default=0)
         line += f"; budget exhausted: up to {never} combinations per target never evaluated"

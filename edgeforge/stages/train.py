@@ -9,16 +9,13 @@ from edgeforge.spec import load_params
 
 
 def run(params: str = "params.yaml") -> None:
-    from rich.progress import Progress
-
     from edgeforge.models.training import train_base
+    from edgeforge.progress import StageProgress
 
     spec = load_params(params)
     splits = load_splits(BUILD.splits)
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"training {spec.model.name}", total=spec.train.epochs)
-        model, metrics = train_base(spec.model, spec.train, splits, spec.project.seed,
-                                    progress=lambda epoch: bar.update(task, completed=epoch))
+    with StageProgress(f"train {spec.model.name}", "epochs", total=spec.train.epochs) as progress:
+        model, metrics = train_base(spec.model, spec.train, splits, spec.project.seed, progress=progress.update)
     with atomic_dir(BUILD.base_dir) as out:
         model.save(out / BUILD.base_model.name)
         write_json(out / "metrics.json", metrics)

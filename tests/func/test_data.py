@@ -73,44 +73,48 @@ def commit(root: Path) -> None:
     run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "data", cwd=root)
 
 
-def test_time_series_npz_builds_conv1d_models_and_one_changed_byte_rebuilds(tmp_path):
+def test_csv_recording_builds_1d_models_and_one_changed_byte_rebuilds(tmp_path):
     def generate(root):
-        x, activity = motion_windows(per_class=20)
-        (root / "data").mkdir()
-        np.savez(root / "data/motion.npz", x=x, y=activity)
+        motion_recording_csv(root / "data/recording.csv", segment_rows=200, segments_per_class=3)
 
-    dataset = {"name": "npz", "path": "data/motion.npz", "normalize": True}
-    root = make_project(tmp_path / "motion", dataset, "tiny_cnn", generate)
-    dvc("add", "data/motion.npz", cwd=root)  # large data: tracked by DVC, not git (docs/data.md)
+    dataset = {"name": "csv", "path": "data/recording.csv", "label_column": "activity", "window": 64, "stride": 32,
+               "normalize": True}
+    root = make_project(tmp_path / "recording", dataset, "tiny_cnn", generate)
     commit(root)
     first = dvc("repro", cwd=root)
     assert {"prepare", "train", "search", "package@mcu"} <= stages_run(first.stdout)
     info = json.loads((root / "build/data/info.json").read_text())
-    assert info["input_shape"] == [128, 3] and info["class_names"] == ["idle", "run", "walk"]
+    assert info["input_shape"] == [64, 3] and info["class_names"] == ["idle", "run", "walk"]
+    assert info["train"] + info["val"] + info["test"] == 3 * 3 * 5  # windows at 0, 32, ..., 128 of each run
     bundle = json.loads((root / "build/targets/mcu/bundle/preprocessing.json").read_text())
     assert bundle["class_names"] == ["idle", "run", "walk"] and len(bundle["normalize"]["mean"]) == 3
     assert bundle["data_sha256"] == info["source"]["sha256"]
 
-    data = bytearray((root / "data/motion.npz").read_bytes())
-    middle = data.index(b"x.npy") + 4096  # a byte inside x's float data
-    data[middle] ^= 0x01
-    (root / "data/motion.npz").write_bytes(bytes(data))
+    text = (root / "data/recording.csv").read_bytes()
+    at = text.index(b".", text.index(b"\n")) + 1  # first decimal of the first sample's ax: one byte changed
+    (root / "data/recording.csv").write_bytes(text[:at] + (b"7" if text[at:at + 1] != b"7" else b"3") + text[at + 1:])
     second = dvc("repro", cwd=root)
     assert {"prepare", "train", "search"} <= stages_run(second.stdout)
     assert json.loads((root / "build/data/info.json").read_text())["source"]["sha256"] != info["source"]["sha256"]
     assert stages_run(dvc("repro", cwd=root).stdout) == set()
 
 
-def test_csv_recordings_are_windowed_and_train_a_1d_model(tmp_path):
+def test_npz_time_series_tracked_with_dvc_add_rebuilds_when_it_changes(tmp_path):
     def generate(root):
-        motion_recording_csv(root / "data/recording.csv", segment_rows=200, segments_per_class=3)
+        x, activity = motion_windows(per_class=15)
+        (root / "data").mkdir()
+        np.savez(root / "data/motion.npz", x=x, y=activity)
 
-    dataset = {"name": "csv", "path": "data/recording.csv", "label_column": "activity", "window": 64, "stride": 32}
-    root = make_project(tmp_path / "recording", dataset, "ds_cnn", generate)
+    root = make_project(tmp_path / "motion", {"name": "npz", "path": "data/motion.npz"}, "ds_cnn", generate)
+    dvc("add", "data/motion.npz", cwd=root)  # large data: tracked by DVC, not git (docs/data.md)
     commit(root)
     assert {"prepare", "train"} <= stages_run(dvc("repro", "train", cwd=root).stdout)
-    info = json.loads((root / "build/data/info.json").read_text())
-    assert info["input_shape"] == [64, 3] and info["train"] + info["val"] + info["test"] == 3 * 3 * 5  # windows at 0, 32, ..., 128
+    assert json.loads((root / "build/data/info.json").read_text())["input_shape"] == [128, 3]
+    with np.load(root / "data/motion.npz") as archive:
+        x, y = archive["x"].copy(), archive["y"]
+    x[0, 0, 0] += 1.0
+    np.savez(root / "data/motion.npz", x=x, y=y)
+    assert {"prepare", "train"} <= stages_run(dvc("repro", "train", cwd=root).stdout)
 
 
 def test_image_folder_builds_with_augmentation(tmp_path):
@@ -145,14 +149,19 @@ def test_wav_folder_ships_a_frontend_that_matches_the_training_features(tmp_path
 
     # What the device does: raw clip → frontend.tflite → model; it must see what the model was tested on.
     from edgeforge.data.audio import fit_clip, read_wav
+    from edgeforge.data.checks import Where
     from edgeforge.data.frontend import compute_features
     from edgeforge.runtimes import get_runtime
     from edgeforge.spec.models import AudioFrontend
 
     config = AudioFrontend(**dataset["frontend"])
     clips = np.stack([
-        fit_clip(read_wav(path, config, None), frontend["clip_samples"])
+        fit_clip(read_wav(path, config, Where("params.yaml", "data/speech")), frontend["clip_samples"])
         for path in sorted((root / "data/speech/high").glob("*.wav"))[:4]
     ])
     device = get_runtime("tflite-micro").predict((bundle / "frontend.tflite").read_bytes(), clips)
     assert np.abs(device - compute_features(clips, config)).max() <= frontend["parity"][0]["tolerance"]
+
+    built = {path.name: path.read_bytes() for path in (root / "build/data").iterdir()}
+    dvc("repro", "-f", "prepare", cwd=root)  # rebuilt from scratch: the same bytes, frontend included
+    assert {path.name: path.read_bytes() for path in (root / "build/data").iterdir()} == built

@@ -84,7 +84,8 @@ def test_verify_finds_a_corrupt_dvc_cache_object_that_dvc_status_misses(project)
     cached = project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
     cached.chmod(0o644)
     cached.write_bytes(cached.read_bytes().replace(b'"sbc"', b'"sbd"', 1))
-    assert "up to date" in dvc("status", cwd=project).stdout.lower() or "nothing" in dvc("status", cwd=project).stdout.lower()
+    status = dvc("status", cwd=project).stdout.lower()
+    assert "up to date" in status or "nothing" in status  # DVC trusts its cache
     result = run(str(BIN / "edgeforge"), "verify", cwd=project, check=False)
     assert result.returncode == 2
     [line] = result.stdout.splitlines()
@@ -110,7 +111,6 @@ def test_a_build_killed_in_the_middle_of_the_search_resumes_to_identical_bytes(b
         os.killpg(build.pid, signal.SIGKILL)
     finally:
         build.wait()
-    assert list((project / "build/search").glob("summary.json")) == [] or True  # may hold the previous one
     result = dvc("repro", cwd=project)
     assert result.returncode == 0
     assert shipped_files(project) == shipped_files(built)

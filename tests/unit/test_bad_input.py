@@ -66,6 +66,13 @@ def _motion(per_class: int = 15, nan_at: int | None = None) -> bytes:
     return _npz(x, y)
 
 
+def _flip_a_byte(data: bytes, after: bytes, offset: int) -> bytes:
+    """`data` with one bit changed `offset` bytes past `after`: an npz's zip CRC no longer matches."""
+    changed = bytearray(data)
+    changed[data.index(after) + offset] ^= 0x01
+    return bytes(changed)
+
+
 def _wav(rate: int) -> bytes:
     import io
     import wave
@@ -102,6 +109,8 @@ CSV = ["dataset.name=csv", "dataset.path=data/table.csv", "model=mlp"]
 BAD_DATA = [
     ("missing_path", {}, NPZ, "validate", "dataset.path: data/har.npz does not exist; point dataset.path at your npz file"),
     ("not_an_archive", {"data/har.npz": b"PK\x03\x04 truncated"}, NPZ, "validate", "data/har.npz could not be read as npz"),
+    ("altered_archive", {"data/har.npz": _flip_a_byte(_motion(), after=b"x.npy", offset=4096)}, NPZ, "stage prepare",
+     "data/har.npz could not be read as npz: Bad CRC-32 for file 'x.npy'"),
     ("npz_without_y", {"data/har.npz": _npz(np.zeros((4, 2)), labels=np.zeros(4))}, NPZ, "validate", "arrays ['y'] missing"),
     ("labels_not_per_sample", {"data/har.npz": _npz(np.zeros((30, 8, 3)), np.zeros(29, int))}, NPZ, "validate",
      "x has 30 samples but y has shape (29,)"),

@@ -41,7 +41,7 @@ def test_dvc_stage_dependencies_are_the_layout_paths():
     assert paths(stage("search")["deps"]) == [BUILD.data_dir, BUILD.base_dir]
     assert paths(stage("select")["deps"]) == [BUILD.search_target(TARGET)]
     assert paths(stage("export")["deps"]) == [BUILD.selected(TARGET), BUILD.search_target(TARGET)]
-    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET)]
+    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET), BUILD.data_dir]
     # the report reads every target: the folders holding the search's and the per-target outputs
     assert paths(stage("report")["deps"]) == [BUILD.search_dir, BUILD.target_dir(TARGET).parent]
 

@@ -147,3 +147,10 @@ def test_profile_table_shows_the_arena_plans_side_by_side(tmp_project, capsys):
 def test_profile_of_a_runtime_without_an_offline_plan_has_null_plan_figures(tmp_project, capsys):
     result = profile_json(capsys, str(KWS_INT8), "--device", "raspberry_pi_4")
     assert result["arena_default_bytes"] is result["arena_planned_bytes"] is result["arena_lower_bound_bytes"] is None
+
+
+def test_profile_flash_counts_the_planned_file_when_its_plan_counts(tmp_project, capsys):
+    planned = profile_json(capsys, str(VWW_INT8), "--device", "stm32f746_disco")
+    tflm = profile_json(capsys, str(VWW_INT8), "--device", "stm32f746_disco", "--memory-plan", "tflm")
+
+    assert planned["flash_bytes"] - tflm["flash_bytes"] == planned["memory_plan"]["model_bytes"] - planned["model_bytes"] > 0

@@ -21,7 +21,7 @@ from tests.conftest import REPO
         ({"name": "audio_dir", "path": "data/clips.npz"}, "dataset 'audio_dir' needs 'path' to a folder"),
         ({"name": "npz", "path": "a.npz", "window": 64}, "'window' applies to dataset csv only, not 'npz'; remove it"),
         ({"name": "csv", "path": "a.csv", "image_size": [8, 8]}, "'image_size' applies to dataset image_dir only"),
-        ({"name": "image_dir", "path": "img", "frontend": {}}, "'frontend' applies to dataset audio_dir only"),
+        ({"name": "image_dir", "path": "img", "frontend": {"features": "mfcc"}}, "'frontend' applies to dataset audio_dir only"),
         ({"name": "csv", "path": "a.csv", "stride": 32}, "'stride' needs 'window'"),
         ({"name": "image_dir", "path": "img", "image_size": [32]}, "at least 2 items"),
     ],
@@ -67,3 +67,11 @@ def test_prepare_stage_depends_on_the_dataset_path_in_dvc_yaml():
     prepare = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["prepare"]
     assert "${dataset.path}" in prepare["deps"]
     assert {"dataset", "model.name", "project.seed"} <= set(prepare["params"])
+
+
+def test_a_dumped_dataset_validates_again():
+    """The Dask executor and tests re-validate `model_dump()`s, which carry every default."""
+    from edgeforge.spec.models import Dataset
+
+    dataset = Dataset(name="digits", path="specs/dataset/digits.yaml")
+    assert Dataset.model_validate(dataset.model_dump()) == dataset

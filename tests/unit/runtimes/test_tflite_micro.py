@@ -84,3 +84,20 @@ def test_predicted_costs_give_the_offline_plan_without_running_tflite_micro():
     estimate = estimate_arena(read_graph(model))
     assert predicted["arena_bytes"] == estimate.total_bytes
     assert predicted["arena_planned_bytes"] == 55296 + estimate.persistent_bytes  # the live-bytes bound of VWW's head
+
+
+def test_a_plan_warning_from_the_worker_process_reaches_the_caller():
+    import pytest
+
+    from edgeforge.memory.writer import write_plan
+    from tests.unit.memory.synthetic import branching_model
+
+    broken = write_plan(branching_model(), (0, 2, 1, 3, 4), {8: 0, 9: 0})  # a and b overlap while alive
+
+    with pytest.warns(UserWarning, match="the model's own offline memory plan is wrong"):
+        costs = TFLM.device_costs(broken, mcu_target().device)
+    with pytest.warns(UserWarning, match="the model's own offline memory plan is wrong"):
+        shipped = TFLM.device_artifact(broken, mcu_target())
+
+    assert not costs["memory_plan"]["kept"] and costs["arena_planned_bytes"] == costs["arena_default_bytes"]
+    assert read_plan(shipped) is None  # ships without the wrong plan

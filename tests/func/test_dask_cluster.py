@@ -1,0 +1,211 @@
+"""The Dask executor on a real cluster: `dask scheduler` and two `dask worker` processes on
+127.0.0.1, each its own process, started and stopped here. A search of 8 training recipes gets
+the local executor's choices; killing a worker mid-search (SIGKILL) costs a retried task, not the
+search; and a scheduler that is not there is one clear line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edgeforge.atomic import atomic_dir
+from edgeforge.errors import ConstraintsUnmetError
+from edgeforge.search.engine import run_search
+from edgeforge.search.memo import Memo
+from edgeforge.search.results import write_search_outputs
+from tests.unit.search.helpers import digits, quick_base_model, quick_spec
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+BIN = Path(sys.executable).parent
+# 8 training recipes (the base and 7 of pruning, clustering and QAT), one PTQ mode every target runs.
+SPACE = {"width": [1.0], "sparsity": [0.0, 0.5], "clusters": [0, 16], "qat": [False, True], "quantization": ["int8"]}
+MCU_LIMITS = {"ram_kb": 16, "flash_kb": 160, "latency_ms": 5, "min_accuracy": 0.5}
+START_TIMEOUT_S = 90
+
+
+def spec_for(**search):
+    return quick_spec(space=SPACE, constraints={"mcu": MCU_LIMITS}, strategy="exhaustive", **search)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and two workers, each a process of its own; `kill_busy_worker()` SIGKILLs one."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> Cluster:
+        self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"])
+        for name in ("worker-1", "worker-2"):
+            self._spawn(name, ["worker", self.address, "--host", "127.0.0.1", "--name", name, "--nthreads", "1",
+                               "--no-nanny", "--no-dashboard", "--death-timeout", "60",
+                               "--local-directory", str(self.folder / name)])
+        with self.client() as client:
+            client.wait_for_workers(2, timeout=START_TIMEOUT_S)
+        return self
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.folder / f"{name}.log", "wb")
+        self.processes[name] = subprocess.Popen([str(BIN / "dask"), *args], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def client(self):
+        from distributed import Client
+
+        return Client(self.address, timeout="30s", set_as_default=False)
+
+    def kill_busy_worker(self, memo: Path, timeout_s: float = 300) -> str:
+        """Once the search has finished a job (a trained model is in the memo), SIGKILL a worker
+        that is running one; returns its name."""
+        deadline = time.monotonic() + timeout_s
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                trained = memo / "trained"
+                if trained.is_dir() and any(not p.name.startswith(".") for p in trained.iterdir()):
+                    busy = [address for address, keys in client.processing().items() if keys]
+                    workers = client.scheduler_info()["workers"]
+                    for address in busy:
+                        name = workers[address]["name"]
+                        if name in self.processes and self.processes[name].poll() is None:
+                            self.processes[name].send_signal(signal.SIGKILL)
+                            self.processes[name].wait(timeout=30)
+                            return name
+                time.sleep(0.05)
+        raise AssertionError("no worker was busy mid-search")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    cluster = Cluster(tmp_path)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def search(root: Path, spec, memo: Path) -> dict:
+    """The search into root/build/search and select for every target: the summary and each choice."""
+    from edgeforge.stages import select
+
+    result, evaluator = run_search(spec, digits(), quick_base_model(), Memo(memo))
+    root.mkdir(parents=True, exist_ok=True)
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        with atomic_dir(Path("build/search")) as out:
+            summary = write_search_outputs(result, evaluator, out)
+        chosen = {}
+        for name in spec.targets:
+            try:
+                select.run(name)
+                chosen[name] = json.loads(Path(f"build/targets/{name}/selected.json").read_text())["candidate"]["id"]
+            except ConstraintsUnmetError:
+                chosen[name] = None
+    finally:
+        os.chdir(previous)
+    outcomes = {name: [outcome(c) for c in json.loads((root / f"build/search/targets/{name}.json").read_text())["candidates"]]
+                for name in spec.targets}
+    return {"summary": summary, "chosen": chosen, "outcomes": outcomes}
+
+
+def outcome(entry: dict) -> tuple:
+    """A candidate's result, less the seconds its training took."""
+    metrics = {key: value for key, value in (entry["metrics"] or {}).items() if key != "train_seconds"}
+    return entry["id"], json.dumps(metrics, sort_keys=True), entry["feasible"], entry.get("sha256")
+
+
+@pytest.fixture(scope="module")
+def local_search(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("local")
+    return search(folder / "project", spec_for(), folder / "memo")
+
+
+def test_a_real_cluster_gets_the_local_executors_choices(cluster, local_search, tmp_path):
+    assert len({c[0].rsplit("-", 1)[0] for c in local_search["outcomes"]["sbc"]}) >= 8  # 8 recipes searched
+    distributed = search(tmp_path / "project", spec_for(executor="dask", dask_address=cluster.address), tmp_path / "memo")
+    assert distributed["chosen"] == local_search["chosen"] and any(distributed["chosen"].values())
+    assert distributed["outcomes"] == local_search["outcomes"]
+    assert distributed["summary"]["trained"] == local_search["summary"]["trained"] >= 7
+    assert distributed["summary"]["retried_tasks"] == 0
+
+
+def test_a_worker_killed_mid_search_costs_a_retried_task_not_the_search(cluster, local_search, tmp_path):
+    from edgeforge.stages.search import search_line
+
+    memo = tmp_path / "memo"
+    spec = spec_for(executor="dask", dask_address=cluster.address)
+    finished: dict = {}
+
+    def run() -> None:
+        try:
+            finished["result"] = search(tmp_path / "project", spec, memo)
+        except BaseException as error:  # re-raised below, in the test's thread
+            finished["error"] = error
+
+    searching = threading.Thread(target=run)
+    searching.start()
+    killed = cluster.kill_busy_worker(memo)
+    searching.join(timeout=600)
+    assert not searching.is_alive(), "the search did not finish after a worker was killed"
+    if "error" in finished:
+        raise finished["error"]
+    result = finished["result"]
+    assert cluster.processes[killed].returncode == -signal.SIGKILL
+    assert result["chosen"] == local_search["chosen"]
+    assert result["outcomes"] == local_search["outcomes"]
+    assert result["summary"]["retried_tasks"] >= 1
+    assert "retried after a Dask worker died" in search_line(result["summary"])
+
+
+def test_a_scheduler_that_is_not_running_is_one_line_and_exit_2(tmp_path):
+    """Through the CLI, as `dvc repro` runs it: the search stage of a project whose dask_address
+    has no scheduler fails before any work, with one line."""
+    from tests.func.test_pipeline import compose, dvc, edit_yaml
+    from edgeforge.cli import main
+
+    root = tmp_path / "project"
+    assert main(["init", str(root)]) == 0
+    edit_yaml(root / "specs/config.yaml", {"train.epochs": 1})
+    (root / "specs/search/default.yaml").write_text(
+        f"executor: dask\ndask_address: tcp://127.0.0.1:{free_port()}\n"
+        "space: {width: [1.0], sparsity: [0.0], clusters: [0], qat: [false], quantization: [int8]}\n")
+    compose(root)
+    dvc("repro", "train", cwd=root)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    started = time.monotonic()
+    result = subprocess.run([str(BIN / "edgeforge"), "stage", "search"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgeforge stage: error: search.dask_address: no Dask scheduler answers at"), result.stderr
+    assert time.monotonic() - started < 60
+    assert not (root / "build/search").exists()
