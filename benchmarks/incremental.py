@@ -31,7 +31,7 @@ EDGEFORGE = [str(BIN / "edgeforge")]
 NOOP_RUNS = 3  # the median of three: a no-op is short enough for one hiccup to matter
 CONSTRAINT_EDIT_MAX_RATIO = 0.05
 NOOP_OVER_FLOOR_MAX_S = 0.3
-EDITS = {  # name -> `edgeforge compose` overrides
+EDITS = {  # name -> `edgeforge compose` overrides, applied on top of the edits before (one change each)
     "constraint_edit": ["targets.mcu.constraints.min_accuracy=0.96"],
     "format_edit": ["targets.sbc.formats=[tflite,onnx]"],
     "device_swap": ["device@targets.mcu.device=nrf5340_dk"],
@@ -76,6 +76,14 @@ def trivial_pipeline(root: Path, stages: int) -> Path:
     return root
 
 
+def selected(project: Path) -> dict[str, str]:
+    """target -> the candidate its bundle ships."""
+    chosen = {}
+    for path in sorted((project / "build/targets").glob("*/export/exports.json")):
+        chosen[path.parent.parent.name] = json.loads(path.read_text())["candidate"]
+    return chosen
+
+
 def noop_seconds(root: Path) -> float:
     return statistics.median(timed(DVC + ["repro"], root)[0] for _ in range(NOOP_RUNS))
 
@@ -88,15 +96,19 @@ def measure(workdir: Path) -> dict:
     noop_s = noop_seconds(project)
     floor_s = noop_seconds(trivial_pipeline(workdir / "trivial", stages))
 
-    edits = {}
-    for name, overrides in EDITS.items():
+    edits, overrides = {}, []
+    for name, more in EDITS.items():
+        overrides += more  # `edgeforge compose` starts from specs/ each time
+        before = selected(project)
         run(EDGEFORGE + ["compose", *overrides], project)
         seconds, output = timed(DVC + ["repro"], project)
         summary = json.loads((project / "build/search/summary.json").read_text())
         edits[name] = {
+            "overrides": list(more),
             "seconds": round(seconds, 3),
             "ratio_to_full": round(seconds / full_s, 4),
             "stages_run": stages_run(output),
+            "selection_changed": sorted(t for t, chosen in selected(project).items() if before.get(t) != chosen),
             "trained": summary["trained"],
             "converted": summary["converted"],
             "measured": summary["measured"],
@@ -128,7 +140,7 @@ def print_table(figures: dict) -> None:
     for name, edit in figures["edits"].items():
         print(f"{name.replace('_', ' '):17} {edit['seconds']:8.2f} s   ratio to full {edit['ratio_to_full']:6.3f}   "
               f"trained {edit['trained']}, converted {edit['converted']}, measured {edit['measured']}; "
-              f"ran {', '.join(edit['stages_run']) or 'nothing'}")
+              f"ran {', '.join(edit['stages_run']) or 'nothing'}; new choice for {', '.join(edit['selection_changed']) or 'no target'}")
     print(f"targets: constraint edit <= {CONSTRAINT_EDIT_MAX_RATIO:.0%} of full with 0 trainings: "
           f"{'met' if figures['targets']['constraint_edit_met'] else 'NOT met'}; no-op within floor + "
           f"{NOOP_OVER_FLOOR_MAX_S} s: {'met' if figures['targets']['noop_met'] else 'NOT met'}")

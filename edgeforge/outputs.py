@@ -22,7 +22,7 @@ from edgeforge.errors import BuildError, CorruptBuildError
 
 # constraint key -> (metric, scale from metric to the constraint's unit, "max" or "min")
 CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
-    "ram_kb": ("arena_bytes", 1 / 1024, "max"),
+    "ram_kb": ("ram_bytes", 1 / 1024, "max"),  # the arena the application reserves (TFLM: + margin)
     "flash_kb": ("flash_bytes", 1 / 1024, "max"),
     "latency_ms": ("latency_ms", 1.0, "max"),
     "energy_mj": ("energy_mj", 1.0, "max"),

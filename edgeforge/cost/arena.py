@@ -15,6 +15,9 @@ would cost too much. The estimate targets what the Python interpreter measures: 
 build with reference kernels. Structs are smaller on a 32-bit MCU and optimized kernels
 (CMSIS-NN) ask for extra scratch, so treat both numbers as the reference-kernel arena.
 Only the main subgraph is planned; control-flow subgraphs (IF, WHILE) are not.
+
+`planned_buffers(graph, order)` gives the buffers TFLM allocates and their lifetimes for any
+operator order; `edgeforge.memory` plans those offline, below what the greedy planner gives.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def candidate_metrics(
         "max_unique_weights": conversion["max_unique_weights"],
         "train_seconds": conversion["train_seconds"],
         "epochs": conversion["epochs"],
-        **{key: profile[key] for key in ("params", "macs", "flash_bytes", "arena_bytes", "arena_source", "latency_ms", "energy_mj")},
+        **{key: profile[key] for key in ("params", "macs", "flash_bytes", "arena_bytes", "ram_bytes", "arena_source", "latency_ms", "energy_mj")},
     }
     if "avg_power_mw" in profile:
         metrics["avg_power_mw"] = profile["avg_power_mw"]

@@ -87,6 +87,8 @@ def profile_model(
         "model_bytes": graph.model_bytes,
         "flash_bytes": flash,
         "arena_bytes": int(arena if arena is not None else estimate),
+        # what the application reserves for it (TFLite Micro: + a margin): `ram_kb` judges this
+        "ram_bytes": get_runtime(runtime).reserved_ram_bytes(int(arena if arena is not None else estimate)),
         "arena_source": device_costs.get("arena_source", "estimated"),
         "arena_plan": arena_plan,
         "arena_estimate_bytes": int(estimate),

@@ -12,10 +12,7 @@ from typing import ClassVar
 
 from edgeforge.export.base import ExportContext, Exporter
 
-# The arena is measured by the 64-bit host build of TFLite Micro, whose persistent structs are
-# larger than on a 32-bit MCU; the margin covers allocator differences between TFLM versions.
-ARENA_MARGIN = 0.10
-ARENA_EXTRA_BYTES = 1024
+from edgeforge.runtimes.tflite_micro import ARENA_EXTRA_BYTES, ARENA_MARGIN, TfliteMicro
 
 
 def resolver_method(op_type: str) -> str:
@@ -25,8 +22,8 @@ def resolver_method(op_type: str) -> str:
 
 
 def arena_size_for(measured_bytes: int) -> int:
-    size = measured_bytes * (1 + ARENA_MARGIN) + ARENA_EXTRA_BYTES
-    return int(math.ceil(size / 16) * 16)
+    """kTensorArenaSize: what the runtime reserves, the figure `ram_kb` was judged on."""
+    return TfliteMicro().reserved_ram_bytes(measured_bytes)
 
 
 def render_sources(

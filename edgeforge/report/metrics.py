@@ -24,10 +24,13 @@ def headline_metrics(report: dict) -> dict:
         figures["chosen"][name] = target["candidate"]["id"]
         figures["accuracy"][name] = chosen.get("accuracy")
         figures["latency_ms"][name] = chosen.get("latency_ms")
-        figures["ram_kb"][name] = _kb(chosen.get("arena_bytes"), "ram_kb")
-        figures["flash_kb"][name] = _kb(chosen.get("flash_bytes"), "flash_kb")
+        figures["ram_kb"][name] = _in_unit(chosen, "ram_kb")
+        figures["flash_kb"][name] = _in_unit(chosen, "flash_kb")
     return {**{figure: values for figure, values in figures.items() if values}, "trainings": report["search"].get("trained")}
 
 
-def _kb(value, key: str):
-    return None if value is None else round(value * CONSTRAINT_METRICS[key][1], 3)
+def _in_unit(metrics: dict, key: str):
+    """The metric constraint `key` limits, in the constraint's unit (what `key` is compared with)."""
+    metric, scale, _ = CONSTRAINT_METRICS[key]
+    value = metrics.get(metric)
+    return None if value is None else round(value * scale, 3)

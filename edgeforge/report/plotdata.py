@@ -30,8 +30,8 @@ def pareto_rows(fronts: dict) -> list[dict]:
             "cost": _scaled(point.get(binding["metric"]), binding["scale"]),
             "cost_unit": binding["constraint"],
             "latency_ms": point.get("latency_ms"),
-            "ram_kb": _scaled(point.get("arena_bytes"), CONSTRAINT_METRICS["ram_kb"][1]),
-            "flash_kb": _scaled(point.get("flash_bytes"), CONSTRAINT_METRICS["flash_kb"][1]),
+            "ram_kb": _in_unit(point, "ram_kb"),
+            "flash_kb": _in_unit(point, "flash_kb"),
             "status": status,
             "feasible": point["feasible"],
         })
@@ -40,3 +40,9 @@ def pareto_rows(fronts: dict) -> list[dict]:
 
 def _scaled(value, scale: float):
     return None if value is None else round(value * scale, 6)
+
+
+def _in_unit(point: dict, key: str):
+    """The metric constraint `key` limits, in its unit (`ram_kb`: the RAM reserved, in KiB)."""
+    metric, scale, _ = CONSTRAINT_METRICS[key]
+    return _scaled(point.get(metric), scale)

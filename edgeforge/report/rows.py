@@ -8,7 +8,8 @@ from edgeforge.outputs import CONSTRAINT_METRICS
 METRICS = (
     ("accuracy", "accuracy", "{:.4f}"),
     ("latency", "latency_ms", "{:.3f} ms"),
-    ("arena RAM", "arena_bytes", "kib"),
+    ("arena", "arena_bytes", "kib"),
+    ("RAM reserved", "ram_bytes", "kib"),  # what ram_kb limits: the arena and the runtime's margin
     ("flash", "flash_bytes", "kib"),
     ("model", "model_bytes", "kib"),
     ("energy", "energy_mj", "{:.4f} mJ"),

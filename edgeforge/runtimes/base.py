@@ -129,6 +129,11 @@ class Runtime:
         `device_costs`); {} by default: the analytic prediction is close enough to decide."""
         return {}
 
+    def reserved_ram_bytes(self, arena_bytes: int) -> int:
+        """RAM the application reserves for a model whose arena is `arena_bytes`: what the `ram_kb`
+        constraint judges and what an exported header declares. The arena itself by default."""
+        return arena_bytes
+
     def device_settings(self, device: Any) -> Any:
         """The device preset's validated settings for this runtime (None when it takes none)."""
         if self.DeviceSettings is None:

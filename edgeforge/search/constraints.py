@@ -7,7 +7,7 @@ OBJECTIVES: dict[str, tuple[str, bool]] = {
     "max_accuracy": ("accuracy", True),
     "min_latency": ("latency_ms", False),
     "min_flash": ("flash_bytes", False),
-    "min_ram": ("arena_bytes", False),
+    "min_ram": ("ram_bytes", False),
     "min_energy": ("energy_mj", False),
     "min_model_size": ("model_bytes", False),
 }

@@ -13,7 +13,7 @@ from edgeforge.search.constraints import OBJECTIVES
 RESOURCE_KEYS = ("ram_kb", "flash_kb", "latency_ms", "energy_mj", "avg_power_mw")
 # When no resource constraint is set, the front is drawn against the model's flash footprint.
 DEFAULT_RESOURCE = "flash_kb"
-POINT_METRICS = ("accuracy", "latency_ms", "arena_bytes", "flash_bytes", "model_bytes", "energy_mj", "epochs")
+POINT_METRICS = ("accuracy", "latency_ms", "arena_bytes", "ram_bytes", "flash_bytes", "model_bytes", "energy_mj", "epochs")
 
 
 def binding_resource(result: TargetSearch) -> str:

@@ -69,6 +69,7 @@ def predict_metrics(
         "model_bytes": graph.model_bytes,
         "flash_bytes": predicted.get("flash_bytes") or flash_bytes(graph.model_bytes, graph.op_types, runtime, device.arch),
         "arena_bytes": arena_under_plan(predicted, memory_plan) or estimate_arena_bytes(graph),
+        "ram_bytes": get_runtime(runtime).reserved_ram_bytes(arena_under_plan(predicted, memory_plan) or estimate_arena_bytes(graph)),
         "latency_ms": latency_ms,
         "energy_mj": energy_mj(latency_ms, device),
         **{k: v for k, v in latency_fields(predicted, device, runtime, latency_ms).items() if k.endswith("_error")},

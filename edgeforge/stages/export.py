@@ -23,6 +23,7 @@ def run(target: str, params: str = "params.yaml") -> None:
     if target not in spec.targets:
         raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
     selected = read_output(Selection, BUILD.selected(target))
+    read_selected_model(selected)  # what was verified must still be there, unchanged
     result = read_output(TargetSearch, BUILD.search_target(target))
     # The selected candidate first, then the next selectable ones in the objective's order.
     ranked = [selected] + [selection_of(result, e) for e in ranked_candidates(result) if e.id != selected.candidate.id]

@@ -82,8 +82,15 @@ def test_verify_finds_a_corrupt_dvc_cache_object_that_dvc_status_misses(project)
     lock = (project / "dvc.lock").read_text()
     md5 = lock.split("path: build/targets/sbc/selected.json")[1].split("md5: ")[1].split()[0]
     cached = project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    dvc("status", cwd=project)  # DVC records the hashes of the copied files it trusts from now on
+    stat = cached.stat()
     cached.chmod(0o644)
-    cached.write_bytes(cached.read_bytes().replace(b'"sbc"', b'"sbd"', 1))
+    with open(cached, "r+b") as file:  # bit-rot: same inode, size, mode and mtime; only the bytes change
+        data = file.read()
+        file.seek(0)
+        file.write(data.replace(b'"sbc"', b'"sbd"', 1))
+    cached.chmod(stat.st_mode)  # read-only again: DVC trusts a protected cache object without hashing it
+    os.utime(cached, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     status = dvc("status", cwd=project).stdout.lower()
     assert "up to date" in status or "nothing" in status  # DVC trusts its cache
     result = run(str(BIN / "edgeforge"), "verify", cwd=project, check=False)

@@ -49,7 +49,9 @@ def test_profile_average_power_at_an_inference_rate(tmp_project, capsys):
 def test_profile_checks_a_spec_targets_constraints(tmp_project, capsys):
     tmp_project.edit("specs/config.yaml", {"targets.mcu.constraints.ram_kb": 8})
     result = profile_json(capsys, str(KWS_INT8), "--device", "stm32f746_disco", "--target", "mcu")
-    assert result["fits"]["ram_kb"] == {"limit": 8.0, "value": pytest.approx(result["arena_bytes"] / 1024, abs=0.01), "ok": False}
+    # ram_kb judges what the application reserves: the measured arena plus TFLite Micro's margin
+    assert result["ram_bytes"] > result["arena_bytes"]
+    assert result["fits"]["ram_kb"] == {"limit": 8.0, "value": pytest.approx(result["ram_bytes"] / 1024, abs=0.01), "ok": False}
     assert "latency_ms" in result["fits"]
 
 

@@ -7,7 +7,7 @@ import pytest
 from edgeforge.cost.fits import check_constraints, judged_value
 from edgeforge.spec.models import Constraints
 
-METRICS = {"latency_ms": 10.0, "latency_error": 0.2, "energy_mj": 1.0, "energy_error": 0.2, "arena_bytes": 50 * 1024}
+METRICS = {"latency_ms": 10.0, "latency_error": 0.2, "energy_mj": 1.0, "energy_error": 0.2, "arena_bytes": 50 * 1024, "ram_bytes": 50 * 1024}
 
 
 def test_nominal_confidence_judges_the_predicted_latency():

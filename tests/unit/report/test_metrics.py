@@ -29,3 +29,10 @@ def test_report_stage_writes_the_page_and_the_metrics(tmp_path, write_build, mon
     assert page.startswith("<!DOCTYPE html>") and '<code class="chosen-id">int8_fast</code>' in page
     assert json.loads(BUILD.metrics.read_text())["chosen"]["mcu"] == "int8_fast"
     assert sorted(p.name for p in BUILD.build.iterdir()) == ["metrics.json", "report.html", "search", "targets"]
+
+
+def test_headline_ram_is_what_the_ram_kb_constraint_limits(tmp_path, write_build):
+    write_build(sbc=False)
+    report = build_report(tmp_path)
+    report["targets"]["mcu"]["metrics"]["ram_bytes"] = 48 * 1024  # arena + the runtime's margin
+    assert headline_metrics(report)["ram_kb"] == {"mcu": 48.0}

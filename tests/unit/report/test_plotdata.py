@@ -36,3 +36,10 @@ def test_pareto_rows_mark_candidates_over_a_limit_infeasible_unless_on_the_front
         "fp32_worse": {"arena_bytes": 90 * 1024, "accuracy": 0.90},
     }, LIMITS)
     assert [r["status"] for r in pareto_rows(target_fronts(result, None))] == ["front", "infeasible"]
+
+
+def test_pareto_rows_give_ram_as_the_ram_kb_constraint_measures_it():
+    # ram_kb limits the RAM reserved (TFLite Micro: the arena plus a margin), not the bare arena
+    result = target_search({"int8_fast": {"arena_bytes": 40 * 1024, "ram_bytes": 48 * 1024}}, LIMITS)
+    (row,) = pareto_rows(target_fronts(result, "int8_fast"))
+    assert row["ram_kb"] == pytest.approx(48.0) and row["cost"] == pytest.approx(48.0)

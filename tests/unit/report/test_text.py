@@ -57,7 +57,8 @@ def test_print_report_shows_metrics_with_units_against_their_limits(tmp_path, wr
     write_build(sbc=False)
     detail = table_rows(render(build_report(tmp_path)), "mcu: int8_fast")
     assert row(detail, "latency") == ["latency", "1.500 ms", "latency_ms 3", "yes"]
-    assert row(detail, "arena RAM") == ["arena RAM", "40.0 KiB", "ram_kb 64", "yes"]
+    assert row(detail, "arena") == ["arena", "40.0 KiB", "", ""]
+    assert row(detail, "RAM reserved") == ["RAM reserved", "40.0 KiB", "ram_kb 64", "yes"]
     assert row(detail, "energy") == ["energy", "0.5000 mJ", "", ""]  # no limit set on energy
 
 

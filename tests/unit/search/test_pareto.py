@@ -34,7 +34,7 @@ def test_target_fronts_json_and_png(target_result, tmp_path):
     })
     fronts = target_fronts(result, "small")
     assert fronts["binding"]["constraint"] == "ram_kb" and fronts["chosen"] == "small"
-    assert fronts["fronts"]["arena_bytes"] == ["small", "large", "too_large"]
+    assert fronts["fronts"]["ram_bytes"] == ["small", "large", "too_large"]
     assert fronts["fronts"]["latency_ms"] == ["small", "too_large"]
     json.dumps(fronts)
     plot_fronts(fronts, tmp_path / "pareto.png")

@@ -6,7 +6,7 @@ from edgeforge.search.prefilter import MARGIN, Exclusion, Prefilter, check_some_
 from edgeforge.spec.models import Constraints
 from tests.unit.search.helpers import FULL_SPACE, digits, quick_base_model, quick_spec
 
-PREDICTED = {"flash_bytes": 100 * 1024, "arena_bytes": 20 * 1024, "latency_ms": 2.0, "energy_mj": 0.4, "model_bytes": 9000}
+PREDICTED = {"flash_bytes": 100 * 1024, "arena_bytes": 20 * 1024, "ram_bytes": 20 * 1024, "latency_ms": 2.0, "energy_mj": 0.4, "model_bytes": 9000}
 
 
 def test_exclusions_name_each_resource_limit_the_prediction_exceeds():
@@ -27,7 +27,7 @@ def test_accuracy_constraints_are_never_prefiltered():
 def test_a_target_that_keeps_nothing_fails_naming_the_constraint_that_excludes_everything():
     candidates = [Candidate(quantization="int8"), Candidate(width=0.5, quantization="int8")]
     prefilter = Prefilter(
-        predictions={c.id: {"mcu": {**PREDICTED, "arena_bytes": (20 + i) * 1024}} for i, c in enumerate(candidates)},
+        predictions={c.id: {"mcu": {**PREDICTED, "arena_bytes": (20 + i) * 1024, "ram_bytes": (20 + i) * 1024}} for i, c in enumerate(candidates)},
         kept={"mcu": [], "sbc": candidates},
         dropped={"mcu": {c.id: [Exclusion(constraint="ram_kb", limit=2.0, predicted=20.0 + i)] for i, c in enumerate(candidates)}, "sbc": {}},
     )
@@ -64,7 +64,7 @@ def test_prediction_never_exceeds_the_measured_cost_on_the_default_space(tmp_pat
             target = spec.targets[name]
             measured = evaluator.target_metrics(candidate, target, base_accuracy)
             predicted = prefilter.predictions[candidate.id][name]
-            for metric in ("flash_bytes", "arena_bytes", "latency_ms", "energy_mj"):
+            for metric in ("flash_bytes", "arena_bytes", "ram_bytes", "latency_ms", "energy_mj"):
                 assert predicted[metric] * (1 - MARGIN) <= measured[metric], (candidate.id, name, metric)
             fits = all(
                 measured[CONSTRAINT_METRICS[key][0]] * CONSTRAINT_METRICS[key][1] <= getattr(target.constraints, key)

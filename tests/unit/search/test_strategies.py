@@ -66,7 +66,7 @@ class FakeEvaluator:
         latency_ms = LATENCY_MS[candidate.quantization] * candidate.width
         return {
             "accuracy": accuracy, "accuracy_drop": round(base_accuracy - accuracy, 6), "latency_ms": latency_ms,
-            "arena_bytes": 4096, "flash_bytes": 90_000, "model_bytes": 9000, "energy_mj": latency_ms / 10,
+            "arena_bytes": 4096, "ram_bytes": 4096, "flash_bytes": 90_000, "model_bytes": 9000, "energy_mj": latency_ms / 10,
             "epochs": level,
         }
 
@@ -85,7 +85,7 @@ def make_session(accuracy_of, space=None, **search) -> Session:
     candidates = enumerate_space(spec.search.space)
     kept = {name: [c for c in candidates if name in targets_for(spec, c)] for name in spec.targets}
     predictions = {
-        c.id: {name: {"latency_ms": LATENCY_MS[c.quantization] * c.width, "flash_bytes": 90_000, "arena_bytes": 4096,
+        c.id: {name: {"latency_ms": LATENCY_MS[c.quantization] * c.width, "flash_bytes": 90_000, "arena_bytes": 4096, "ram_bytes": 4096,
                       "energy_mj": 0.1, "model_bytes": 9000} for name in spec.targets}
         for c in candidates
     }
