@@ -12,7 +12,7 @@ from edgeforge.spec.compose import compose, validate, write_params
 from edgeforge.templates import project_template
 
 # build/ holds the memo too; .edgeforge-memo/ is where docs/sweeps.md puts a memo shared by experiments.
-GITIGNORE = "/build/\n/.edgeforge-memo/\n__pycache__/\n/outputs/\n/multirun/\n"
+GITIGNORE = "/build/\n/.edgeforge-memo/\n/dvc_plots/\n__pycache__/\n/outputs/\n/multirun/\n"
 FIRST_COMMIT = "edgeforge init"
 # A fixed identity for the scaffold's first commit when the user has none configured (CI, containers).
 COMMIT_IDENTITY = ("-c", "user.name=edgeforge", "-c", "user.email=edgeforge@localhost")

@@ -95,6 +95,8 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         "ops": None,
     }
     entry["fallbacks"] = [fallback.model_dump() for fallback in exports.fallbacks] if exports else []
+    entry["failed"] = {c.id: c.failure for c in result.candidates if c.failure}  # candidate -> why it failed
+    entry["unevaluated"] = len(result.unevaluated)
     entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary)
     if selected is None:
         if result.selectable():
@@ -103,6 +105,17 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
             entry["explanation"] = explain_infeasible(result)
             entry["relaxations"] = [relaxation.as_dict() for relaxation in relaxations(result)]
     else:
+        from edgeforge.search.lineage import pass_effects
+
+        # what each pass of the chosen candidate changed, from the search's own measurements
+        entry["passes"] = pass_effects(result, selected.candidate.id) if selected.candidate.id in {
+            c.id for c in result.measured()} else []
+        if result.runtime == "tflite-micro" and selected.metrics.get("ram_bytes"):
+            entry["ram_note"] = (
+                f"the C header reserves kTensorArenaSize = {selected.metrics['ram_bytes']:,} bytes: the arena TFLite "
+                f"Micro's allocator measured ({selected.metrics['arena_bytes']:,} bytes on the 64-bit host) plus a "
+                "margin for the 32-bit build and other TFLM versions; ram_kb was judged on it"
+            )
         layers, problem = _layers(root, selected, spec)
         if layers:
             entry["ops"], entry["arena"] = layers["ops"], layers["arena"]

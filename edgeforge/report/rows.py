@@ -51,8 +51,18 @@ def metric_rows(target: dict) -> list[tuple[str, str, str, bool | None]]:
 
 
 def search_line(search: dict) -> str:
-    return (
+    """The search in one line, with what it did not do: failures, never-evaluated combinations, an
+    exhausted budget, and why it trained beyond the region an earlier search explored."""
+    line = (
         f"search ({search['strategy']}): {search['space_size']} candidates in the space, "
         f"{search['evaluated']} evaluated, {search['trained']} trained, {search['memo_hits']} memo hits, "
         f"{search.get('pruned_analytically', 0)} pruned analytically"
     )
+    if search.get("failed"):
+        line += f", {search['failed']} failed"
+    unevaluated = max((search.get("unevaluated_per_target") or {}).values(), default=0)
+    if search.get("budget_exhausted"):
+        line += f"; the training budget ran out with up to {unevaluated} combinations per target never evaluated"
+    for target, why in (search.get("new_region") or {}).items():
+        line += f"; {target}: {why}"
+    return line

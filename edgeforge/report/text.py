@@ -31,10 +31,19 @@ def print_report(report: dict, console: Console | None = None) -> None:
     for name, target in targets.items():
         if target["feasible"]:
             console.print(_detail(name, target))
+            if target.get("passes"):
+                console.print(_passes(name, target["passes"]))
+            if target.get("ram_note"):
+                console.print(f"{name}: {target['ram_note']}", highlight=False)
             if target.get("ops"):
                 console.print(_ops(name, target["ops"]))
         elif target.get("explanation"):
             console.print(f"[red]{target['explanation']}[/red]", highlight=False)
+        for fallback in target.get("fallbacks", []):
+            console.print(f"[yellow]{name}: {fallback['candidate']} not shipped: its {fallback['format']} export failed: "
+                          f"{fallback['reason']}[/yellow]", highlight=False)
+        for candidate, reason in sorted(target.get("failed", {}).items()):
+            console.print(f"[yellow]{name}: {candidate} failed: {reason}[/yellow]", highlight=False)
     missing = report.get("missing", []) + [f"{n}: {m}" for n, t in targets.items() for m in t.get("missing", [])]
     for line in missing:
         console.print(f"[yellow]missing: {line}[/yellow]", highlight=False)
@@ -53,6 +62,25 @@ def _detail(name: str, target: dict) -> Table:
         table.add_column(column, overflow="fold")
     for label, value, limit, ok in metric_rows(target):
         table.add_row(label, value, limit, "" if ok is None else (OK if ok else NOT_OK))
+    return table
+
+
+def _passes(name: str, rows: list[dict]) -> Table:
+    """What each pass of the chosen candidate changed (before -> after; '?' where not measured)."""
+    table = Table(title=f"{name}: what each pass changed", box=box.SQUARE)
+    _key_column(table, "pass", [row["pass"] for row in rows])
+    for column in ("accuracy", "size B", "sparsity", "unique w"):
+        table.add_column(column, justify="right", overflow="fold")
+
+    def change(row: dict, key: str, form) -> str:
+        values = [(row[side]["metrics"] or {}).get(key) for side in ("before", "after")]
+        return " → ".join("?" if value is None else form(value) for value in values)
+
+    for row in rows:
+        table.add_row(
+            row["pass"], change(row, "accuracy", lambda v: f"{v:.3f}"), change(row, "model_bytes", short_number),
+            change(row, "weight_sparsity", lambda v: f"{v:.2f}"), change(row, "max_unique_weights", short_number),
+        )
     return table
 
 

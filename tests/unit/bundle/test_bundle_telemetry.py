@@ -38,3 +38,21 @@ def test_read_telemetry_names_the_bad_line(tmp_path):
 def test_telemetry_for_install_requires_an_installed_model(tmp_path):
     with pytest.raises(UserError, match="no model installed yet"):
         TelemetryLog.for_install(tmp_path)
+
+
+def test_telemetry_log_writes_strict_json_even_for_nan_inputs(tmp_path):
+    import json
+
+    path = tmp_path / "telemetry.jsonl"
+    TelemetryLog(path, target="sbc").record(np.array([[0.5, np.nan, np.inf, 1.0]]), np.array([[0.2, 0.8]]), float("nan"))
+    record = json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{name} written"))
+    assert record["features"] == [[0.5, None, None, 1.0]] and "latency_ms" not in record
+    with pytest.raises(UserError, match="telemetry.jsonl:1: feature value None is not a finite number"):
+        read_telemetry(path)
+
+
+def test_read_telemetry_names_a_binary_file(tmp_path):
+    path = tmp_path / "telemetry.jsonl"
+    path.write_bytes(b'{"features": [[1.0]]}\n\xff\xfe\x00garbage')
+    with pytest.raises(UserError, match="telemetry.jsonl:2: not text"):
+        read_telemetry(path)

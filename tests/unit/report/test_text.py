@@ -115,3 +115,21 @@ def test_print_report_fits_80_columns_without_cutting_a_name(long_names_build):
     assert [cells[1] for cells in ops] == ["DEPTHWISE_CONV_2D", "CONV_2D ▲", "FULLY_CONNECTED"]
     assert row(ops, "0")[3:] == ["12.3M", "123k", "1.05M", "12.3456"]
     assert "▲ sets the arena peak: 2,000,000 bytes live" in text
+
+
+def test_print_report_names_failed_candidates_and_an_exhausted_budget(tmp_path, write_build):
+    from edgeforge.atomic import write_json
+    from edgeforge.layout import Layout
+    from tests.unit.report.conftest import SUMMARY
+
+    mcu = write_build(sbc=False)
+    broken = mcu.candidates[0].model_copy(update={"metrics": None, "checks": [], "feasible": False,
+                                                  "failure": "TF-MOT cannot wrap Conv1D"})
+    write_target(tmp_path, mcu.model_copy(update={"candidates": [broken, *mcu.candidates[1:]]}), chosen="int8_fast")
+    write_json(Layout(tmp_path).search_summary, {**SUMMARY, "budget_exhausted": True,
+                                                 "unevaluated_per_target": {"mcu": 18}})
+    report = build_report(tmp_path)
+    assert report["targets"]["mcu"]["failed"] == {"fp32_big": "TF-MOT cannot wrap Conv1D"}
+    text = render(report)
+    assert "mcu: fp32_big failed: TF-MOT cannot wrap Conv1D" in text
+    assert "1 failed; the training budget ran out with up to 18 combinations per target never evaluated" in text
