@@ -3,7 +3,9 @@
 Each subcommand is a module in `edgeforge.commands` with `add_parser(subparsers)` and
 `run(args) -> int`; COMMANDS is the explicit list. Heavy libraries are imported inside `run`,
 so `edgeforge --help` stays fast. `run` returns 0 or raises an `EdgeforgeError`: `main` prints
-its message on one line and exits with the class's code (see `edgeforge.errors`).
+its message on one line and exits with the class's code (see `edgeforge.errors`). Any other
+exception is a bug: one line too (never a traceback on the terminal: it goes to a file the line
+names, or to the terminal with -v), and exit 2.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import importlib
 import sys
 
 from edgeforge import __version__
-from edgeforge.errors import EdgeforgeError
+from edgeforge.errors import EdgeforgeError, InternalError
 
 COMMANDS = [
     "init",
@@ -66,6 +68,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, or bad input nothing caught: one line, the traceback in a file
+        if args.verbose:
+            raise
+        print(f"edgeforge {args.command}: internal error: {_internal_error(error)}", file=sys.stderr)
+        return InternalError.exit_code
+
+
+def _internal_error(error: Exception) -> str:
+    """One line for an unexpected exception; its traceback goes to a file the line names."""
+    import tempfile
+    import traceback
+
+    first = (str(error).strip().splitlines() or [""])[0]
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix="edgeforge-traceback-", suffix=".txt", delete=False) as file:
+            traceback.print_exception(error, file=file)
+        where = f"traceback in {file.name}"
+    except OSError:
+        where = "rerun with -v for the traceback"
+    return f"{type(error).__name__}: {first} ({where}; please report it)"
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
     ├── UpdateError                a device update was refused; the active model stays
     ├── StaleParamsError           `compose --check`: params.yaml is out of date
     ├── DriftDetectedError         `monitor`: telemetry drifted past the threshold
+    ├── InternalError              exit 2: an unexpected exception (a bug), reported by `cli.main` in one line
     └── MissingDependencyError     an optional package is not installed
 
 Every class edgeforge raises is defined here and drawn above (tests/unit/test_errors.py checks
@@ -119,6 +120,14 @@ class StaleParamsError(EdgeforgeError):
 
 class DriftDetectedError(EdgeforgeError):
     """`edgeforge monitor` found drift above the threshold (the report is already printed)."""
+
+
+class InternalError(EdgeforgeError):
+    """What `edgeforge.cli.main` reports for an exception that is not an EdgeforgeError: a bug, or
+    bad input nothing recognised. Never raised; it holds the exit code (2: a scheduled job must
+    not read it as `monitor`'s drift or a rejected update)."""
+
+    exit_code = 2
 
 
 class MissingDependencyError(EdgeforgeError):

@@ -24,6 +24,7 @@ from edgeforge.errors import BuildError, CorruptBuildError
 CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
     "ram_kb": ("ram_bytes", 1 / 1024, "max"),  # the arena the application reserves (TFLM: + margin)
     "flash_kb": ("flash_bytes", 1 / 1024, "max"),
+    "download_kb": ("download_bytes", 1 / 1024, "max"),  # the device's model file gzipped (over-the-air)
     "latency_ms": ("latency_ms", 1.0, "max"),
     "energy_mj": ("energy_mj", 1.0, "max"),
     "avg_power_mw": ("avg_power_mw", 1.0, "max"),

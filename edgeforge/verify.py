@@ -7,9 +7,10 @@ everything back instead:
 - DVC outputs: every file of every stage's outs against the md5 in dvc.lock, and each cache
   object under .dvc/cache against its own name (fix: `dvc checkout --force` when the cache copy
   is intact, else delete the bad cache object and `dvc repro -f <stage>`);
-- typed outputs (`edgeforge.outputs`): each target's search result, selection, exports and bundle
-  manifest parse as their model; the selected artifact hashes to the recorded sha256; the bundle's
-  files match its manifest and it ships the selected model;
+- typed outputs (`edgeforge.outputs`): the search summary and each target's search result,
+  selection, exports and bundle manifest parse; the selected artifact, and the exported .tflite a
+  TFLite runtime loads, hash to the sha256 it was selected with; the bundle's files match its
+  manifest and it ships the selected model;
 - the memo: every entry against its seal (`edgeforge.search.memo`); damaged entries are discarded
   when read, and `remove_damaged_memo_entries` removes them now.
 
@@ -171,6 +172,7 @@ def _check_typed_outputs(root: Path, layout: Layout, findings: list[Finding]) ->
     from edgeforge.errors import BuildError
     from edgeforge.outputs import Exports, Manifest, Selection, TargetSearch, read_output
 
+    _check_search_summary(root, layout, findings)
     targets = sorted(
         {p.stem for p in (layout.search_dir / "targets").glob("*.json")}
         | {p.name for p in (layout.build / "targets").glob("*") if p.is_dir()}
@@ -194,13 +196,43 @@ def _check_typed_outputs(root: Path, layout: Layout, findings: list[Finding]) ->
             _check_selected_artifact(root, selection, findings)
         exports = outputs.get(Exports)
         if exports is not None:
-            for fmt, paths in exports.formats.items():
-                for file in paths:
-                    if not (root / file).exists():
-                        findings.append(Finding(file, f"exported {fmt} file missing", f"dvc repro -f export@{target}"))
+            _check_exports(root, target, exports, findings)
         if outputs.get(Manifest) is not None:
             _check_bundle(root, layout, target, outputs[Manifest], exports, findings)
     return targets
+
+
+def _check_exports(root: Path, target: str, exports, findings: list[Finding]) -> None:
+    """Every exported file is there, and the .tflite a TFLite runtime loads is the very model
+    selected (export writes the verified bytes; other formats are converted from it)."""
+    from edgeforge.runtimes import RUNTIMES
+    from edgeforge.search.memo import sha256_file
+
+    runtime = RUNTIMES.get(exports.selection.runtime)
+    for fmt, paths in exports.formats.items():
+        for file in paths:
+            path = root / file
+            if not path.exists():
+                findings.append(Finding(file, f"exported {fmt} file missing", f"dvc repro -f export@{target}"))
+            elif (
+                fmt == "tflite" and runtime is not None and runtime.artifact == "tflite" and path.suffix == ".tflite"
+                and sha256_file(path) != exports.selection.sha256
+            ):
+                findings.append(
+                    Finding(file, f"is not the selected model (sha256 {exports.selection.sha256[:12]}...)", f"dvc repro -f export@{target}")
+                )
+
+
+def _check_search_summary(root: Path, layout: Layout, findings: list[Finding]) -> None:
+    from edgeforge.atomic import read_json
+    from edgeforge.errors import BuildError
+
+    if layout.search_summary.is_file():
+        try:
+            read_json(layout.search_summary, dict)
+        except BuildError as error:
+            detail = str(error).split(": ", 1)[-1].split("; run ")[0]
+            findings.append(Finding(_shown(layout.search_summary, root), detail, "dvc repro -f search"))
 
 
 def _check_selected_artifact(root: Path, selection, findings: list[Finding]) -> None:

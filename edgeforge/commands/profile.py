@@ -14,7 +14,7 @@ def add_parser(subparsers):
     parser.add_argument("--inference-hz", type=positive_float, help="inference rate, for average power")
     parser.add_argument(
         "--memory-plan", choices=("offline", "tflm"),
-        help="tflite-micro arena that counts: edgeforge's verified offline plan, or TFLite Micro's own "
+        help="TFLite Micro arena that counts: edgeforge's verified offline plan, or TFLite Micro's own "
         "(default: the --target's memory_plan, else offline)",
     )
     parser.add_argument("--target", help="check the constraints of this spec target instead of the device's limits")

@@ -7,7 +7,7 @@ measured-here) latency of one model on one board, with its source, runtime, core
 - `held_out`  never fitted (MLPerf Tiny v0.5 and others): their error is the honest error bar;
 - `context`   another runtime or kernel set, shown for comparison, never fitted or scored.
 
-A *group* is one core and runtime (`cortex-m4/tflite-micro`). Its rates are per CPU cycle, so
+A *group* is one core and runtime (e.g. a Cortex-M4 running TFLite Micro). Its rates are per CPU cycle, so
 every board with that core shares them and a board's clock scales them. The model is linear in
 cycles per unit of work, so the fit is a non-negative least-squares problem on relative error:
 

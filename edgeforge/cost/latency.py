@@ -28,7 +28,7 @@ pre-filter all call it; where the device is the build machine, the runtime measu
 (`Runtime.device_costs`, `latency_source: measured`).
 
     device = load_preset("stm32f746_disco")
-    prediction = predict_model(read_graph("model.tflite"), device, "tflite-micro")
+    prediction = predict_model(read_graph("model.tflite"), device, device.runtimes[0])
     prediction.latency_ms, prediction.uncalibrated
 """
 
@@ -54,10 +54,18 @@ MAC_KINDS: dict[str, frozenset[str]] = {
     "batch_matmul": frozenset({"BATCH_MATMUL"}),
 }
 MEMORY = "memory"  # the kind of every memory-bound op: elementwise, pooling, activations, data movement
+# TFLite Micro's DECODE (custom op TFLM_DECODE, inserted by LUT compression): memory-bound, its work
+# the decoded bytes it writes, at DECODE_BYTES_PER_CYCLE on every device (reported as uncalibrated).
+# ESTIMATE: the reference LUT decoder spends about 4
+# cycles per decoded byte on a Cortex-M (unpack an index: shift and mask, load the table entry,
+# store), so 0.25 bytes per cycle; no published measurement.
+DECODE = "decode"
+DECODE_CUSTOM_CODES = frozenset({"TFLM_DECODE"})
+DECODE_BYTES_PER_CYCLE = 0.25
 MEMORY_OPS = ELEMENTWISE_OPS | ZERO_MAC_OPS
 MAC_OPS = frozenset().union(*MAC_KINDS.values())
 KNOWN_OPS = MAC_OPS | MEMORY_OPS
-OP_KINDS = (*MAC_KINDS, MEMORY)
+OP_KINDS = (*MAC_KINDS, MEMORY, DECODE)
 
 DTYPES = ("int8", "int16", "float16", "float32")
 # Tensor types that run on another type's kernels: int16x8 models have int16 activations;
@@ -96,6 +104,8 @@ class LatencyPrediction:
 
 def op_kind(op_type: str, filter_shape: Sequence[int] | None = None) -> str | None:
     """The kind of an op (see the module docstring); a CONV_2D without its filter shape is `conv`."""
+    if op_type == "DECODE":
+        return DECODE
     if op_type == "CONV_2D":
         pointwise = filter_shape is not None and len(filter_shape) == 4 and filter_shape[1] * filter_shape[2] == 1
         return "pointwise" if pointwise else "conv"
@@ -115,7 +125,8 @@ def op_works(graph) -> list[OpWork]:
         moved = sum(
             graph.tensors[i].size_bytes for i in op.inputs if i >= 0 and not graph.tensors[i].is_constant
         ) + cost.output_bytes
-        works.append(OpWork(op.type, op_kind(op.type, filter_shape), cost.dtype, cost.macs, int(moved), cost.output_elements))
+        op_type = "DECODE" if op.custom_code in DECODE_CUSTOM_CODES else op.type  # its inputs are constant: moved = decoded bytes
+        works.append(OpWork(op_type, op_kind(op_type, filter_shape), cost.dtype, cost.macs, int(moved), cost.output_elements))
     return works
 
 
@@ -154,6 +165,9 @@ def predict_ops(ops: Iterable[OpWork | OpSpec], device: Device, runtime: str) ->
         if work.kind in MAC_KINDS and work.macs > 0:
             rate, fitted = _mac_rate(figures, work.kind, kernel_dtype, device, runtime)
             seconds = work.macs / (rate * hz)
+        elif work.kind == DECODE:  # no preset fits a decode rate yet: always the documented default
+            fitted = False
+            seconds = work.bytes_moved / (DECODE_BYTES_PER_CYCLE * hz)
         else:
             bytes_rate = _bytes_rate(figures, kernel_dtype)
             fitted = bytes_rate is not None and work.kind is not None

@@ -123,12 +123,14 @@ def _macs(graph: Graph, op: Operator, output_elements: int) -> tuple[int, bool]:
         return math.prod(data) * weights[0] * weights[1] * weights[2], True
     if op.type in ELEMENTWISE_OPS:
         return output_elements, True
-    if op.type in ZERO_MAC_OPS:
+    if op.type in ZERO_MAC_OPS or op.custom_code == "TFLM_DECODE":  # TFLite Micro's LUT decoder: no MACs
         return 0, True
     return 0, False
 
 
 def _params(graph: Graph, op: Operator) -> int:
+    if op.custom_code == "TFLM_DECODE":  # LUT-compressed weights: its outputs are the consumers' weights
+        return sum(graph.tensors[i].elements for i in op.outputs if i >= 0)
     if op.type in _WEIGHTED_SLOTS:
         slots = _WEIGHTED_SLOTS[op.type]
     elif op.type in ELEMENTWISE_OPS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgeforge.cost.profile import profile_model
+from edgeforge.cost.weights import compressed_bytes
 from edgeforge.runtimes import get_runtime
 
 
@@ -39,6 +40,9 @@ def candidate_metrics(
         "accuracy_drop": round(base_accuracy - accuracy["accuracy"], 6),
         "model_bytes": len(artifact_bytes),
         "compressed_bytes": conversion["compressed_bytes"],
+        # the `download_kb` figure: the file the device loads, gzipped (level 9) as an over-the-air
+        # transfer compresses it; LUT compression, clustering and pruning all shrink it
+        "download_bytes": compressed_bytes(artifact_bytes),
         "weight_sparsity": conversion["weight_sparsity"],
         "max_unique_weights": conversion["max_unique_weights"],
         "train_seconds": conversion["train_seconds"],
@@ -47,6 +51,10 @@ def candidate_metrics(
     }
     if "avg_power_mw" in profile:
         metrics["avg_power_mw"] = profile["avg_power_mw"]
+    if "compression" in device_costs:  # TFLite Micro: LUT-compressed weights, or why not
+        from edgeforge.runtimes.tflm_compression import describe
+
+        metrics["weights_compression"] = describe(device_costs["compression"])
     for key in ("arena_default_bytes", "arena_planned_bytes", "arena_lower_bound_bytes"):
         if profile.get(key) is not None:
             metrics[key] = profile[key]

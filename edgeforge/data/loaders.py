@@ -196,6 +196,7 @@ def _featurize_audio(splits: Splits, source: Source, config: Dataset, seed: int,
 
 def _parity_runtimes() -> list[str]:
     """The runtimes the frontend is verified in: LiteRT (SBCs, phones) and TFLite Micro (MCUs)."""
-    from edgeforge.runtimes import get_runtime
+    from edgeforge.runtimes import runtime_for_format
 
-    return [name for name in ("tflite", "tflite-micro") if get_runtime(name).runs_here()]
+    runtimes = (runtime_for_format("tflite"), runtime_for_format("tflm_c"))  # LiteRT, TFLite Micro
+    return [runtime.name for runtime in runtimes if runtime is not None]

@@ -1,6 +1,6 @@
 """Write an operator order and an offline memory plan into a .tflite, or read one back.
 
-TFLite Micro reads precomputed arena offsets from the model's metadata (tflite-micro
+TFLite Micro reads precomputed arena offsets from the model's metadata (TFLite Micro's
 `docs/memory_management.md`, parsed by `AllocationInfoBuilder::GetOfflinePlannedOffsets` in
 `micro_allocation_info.cc`): a metadata entry named `OfflineMemoryAllocation` pointing at a buffer
 of int32 `[version = 1, subgraphs, n, offset of tensor 0, ..., offset of tensor n-1]`, where n

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from edgeforge.data import Splits
-from edgeforge.models.registry import build_model
+from edgeforge.models.source import build_architecture
 from edgeforge.spec.models import ModelSpec, Train
 from edgeforge.tfcompat import import_tf, seed_everything
 
@@ -23,14 +23,20 @@ def train_base(model_spec: ModelSpec, train: Train, splits: Splits, seed: int, p
     """(trained model, metrics). Same seed and data → bit-identical weights."""
     _, keras = import_tf()
     seed_everything(seed)
-    model = build_model(model_spec.name, splits.input_shape, splits.num_classes, model_spec.width, model_spec.dropout)
+    if model_spec.path:  # your trained model: its weights are the base, fine-tuned when epochs > 0
+        from edgeforge.models.files import load_model_file
+
+        model = load_model_file(model_spec.path, splits.input_shape, splits.num_classes)
+    else:
+        model = build_architecture(model_spec, splits.input_shape, splits.num_classes)
     compile_classifier(model, train.learning_rate)
     callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: progress(epoch + 1))] if progress else []
     started = time.perf_counter()
-    model.fit(
-        splits.x_train, splits.y_train, epochs=train.epochs, batch_size=train.batch_size,
-        validation_data=(splits.x_val, splits.y_val), verbose=0, callbacks=callbacks,
-    )
+    if train.epochs:
+        model.fit(
+            splits.x_train, splits.y_train, epochs=train.epochs, batch_size=train.batch_size,
+            validation_data=(splits.x_val, splits.y_val), verbose=0, callbacks=callbacks,
+        )
     seconds = time.perf_counter() - started
     _, val_accuracy = model.evaluate(splits.x_val, splits.y_val, verbose=0)
     return model, {"val_accuracy": round(float(val_accuracy), 6), "params": model.count_params(), "train_seconds": round(seconds, 2)}

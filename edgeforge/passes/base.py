@@ -90,6 +90,7 @@ class TrainContext:
     learning_rate: float
     seed: int
     model_name: str = "tiny_cnn"
+    model_spec: Any = None  # the spec's `model` (any route); when None, the registry's `model_name`
     distill_epochs: int | None = None  # a student trains from scratch: it may need more than `epochs`
 
 

@@ -8,7 +8,6 @@ import numpy as np
 from pydantic import Field, PositiveFloat
 
 from edgeforge.errors import BuildError
-from edgeforge.models import build_model
 from edgeforge.passes.base import Pass, PassConfig, SearchSetting, TrainContext
 from edgeforge.passes.finetune import fine_tune
 from edgeforge.tfcompat import import_tf, seed_everything
@@ -43,13 +42,7 @@ class Distill(Pass):
         splits = context.splits
         seed_everything(context.seed)
         teacher_logits = logits_model(teacher).predict(splits.x_train, batch_size=256, verbose=0)
-        student = build_model(
-            context.model_name,
-            splits.input_shape,
-            splits.num_classes,
-            width=self.config.width,
-            dropout=dropout_of(teacher),
-        )
+        student = student_model(context, self.config.width, dropout_of(teacher))
         labels = np.eye(splits.num_classes, dtype=np.float32)[splits.y_train]
         fine_tune(
             logits_model(student),  # shares its layers with `student`, which keeps the Softmax
@@ -58,6 +51,18 @@ class Distill(Pass):
             y=np.concatenate([labels, teacher_logits], axis=1),
         )
         return student
+
+
+def student_model(context: TrainContext, width: float, dropout: float):
+    """A fresh student of the spec's architecture (registry, factory) at `width`."""
+    from edgeforge.models.source import build_architecture
+
+    splits = context.splits
+    if context.model_spec is None:
+        from edgeforge.models import build_model
+
+        return build_model(context.model_name, splits.input_shape, splits.num_classes, width=width, dropout=dropout)
+    return build_architecture(context.model_spec, splits.input_shape, splits.num_classes, width=width, dropout=dropout)
 
 
 def logits_model(model):

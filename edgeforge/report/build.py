@@ -110,11 +110,11 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         # what each pass of the chosen candidate changed, from the search's own measurements
         entry["passes"] = pass_effects(result, selected.candidate.id) if selected.candidate.id in {
             c.id for c in result.measured()} else []
-        if result.runtime == "tflite-micro" and selected.metrics.get("ram_bytes"):
+        if selected.metrics.get("ram_bytes", 0) > selected.metrics.get("arena_bytes", 0):  # the runtime adds a margin
             entry["ram_note"] = (
-                f"the C header reserves kTensorArenaSize = {selected.metrics['ram_bytes']:,} bytes: the arena TFLite "
-                f"Micro's allocator measured ({selected.metrics['arena_bytes']:,} bytes on the 64-bit host) plus a "
-                "margin for the 32-bit build and other TFLM versions; ram_kb was judged on it"
+                f"the application reserves {selected.metrics['ram_bytes']:,} bytes (the C header's kTensorArenaSize): "
+                f"the arena the runtime measured ({selected.metrics['arena_bytes']:,} bytes on the 64-bit host) plus "
+                "a margin for the 32-bit build and other runtime versions; ram_kb was judged on it"
             )
         layers, problem = _layers(root, selected, spec)
         if layers:

@@ -39,7 +39,7 @@ def print_profile(result: dict, console: Console | None = None) -> None:
         summary.add_row(*row)
     console.print(summary)
     print_arena_plans(result, console)
-    # A runtime with an accelerator (ethos-u) says where each operator runs and its NPU cycles.
+    # A runtime with an accelerator (an NPU) says where each operator runs and its NPU cycles.
     placed = any("target" in op for op in result["ops"])
     columns = ["#", "op", "dtype", "MACs", "output bytes", "latency ms"] + (["runs on", "NPU cycles"] if placed else [])
     ops = Table(title="per operator")

@@ -4,7 +4,13 @@ and the real arena allocator, so accuracy and the tensor arena are measured, not
 With `targets.<T>.memory_plan: offline` (the default) the file a device loads carries edgeforge's
 operator order and offline memory plan (`edgeforge.memory`), verified in this interpreter; the
 search measures that file's arena, and exports ship the same bytes. `memory_plan: tflm` keeps
-TFLite Micro's own planner."""
+TFLite Micro's own planner.
+
+With `targets.<T>.compression: lut` (the default) that file first has its clustered int8 weights
+LUT-compressed (`edgeforge.runtimes.tflm_compression`: per tensor, only where smaller, outputs
+verified bit-identical), then the memory plan is made for the compressed model, whose DECODE
+outputs the allocator places in the arena like any other tensor. Flash, arena and latency are
+read from that file; `device_costs["compression"]` says what was compressed, or why not."""
 
 from __future__ import annotations
 
@@ -27,6 +33,9 @@ from edgeforge.runtimes.quantization import dequantize, quantize
 # Nucleo-L432KC; the 76 KB difference over the 7 optimized kernel families is ~11 KB each, on top
 # of the 1.5 KB reference kernel. These are order-of-magnitude figures: measure the linked binary
 # (arm-none-eabi-size) for a final budget.
+# DECODE (a LUT-compressed model's custom op TFLM_DECODE, read as op type CUSTOM) counts as one
+# reference kernel, 1.5 KB. ESTIMATE: no published size; decode.cc + decode_state_lut.cc are a
+# few hundred lines of plain C (a bit-unpacking loop per index width), like the kernels above.
 TFLM_CODE_SIZE = CodeSize(
     base_bytes=16 * 1024,
     kernel_bytes=1536,
@@ -66,7 +75,8 @@ class TfliteMicro(Runtime):
     quantization_modes: ClassVar[tuple[str, ...]] = ("float32", "int8", "int16x8")
     bundle_file: ClassVar[str] = "model.tflite"
     packages: ClassVar[tuple[str, ...]] = ("tflite-micro",)
-    measurement_code: ClassVar[tuple[str, ...]] = ("memory",)  # the offline memory plan it verifies and measures
+    # the offline memory plan and the LUT compression it verifies and measures
+    measurement_code: ClassVar[tuple[str, ...]] = ("memory", "runtimes/tflm_compression.py")
     code_sizes: ClassVar[dict[str, CodeSize]] = {"*": TFLM_CODE_SIZE, "armv6-m": TFLM_ARMV6M_CODE_SIZE}
 
     def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
@@ -82,11 +92,14 @@ class TfliteMicro(Runtime):
         return True
 
     def device_artifact(self, model_bytes: bytes, target: Any, held_out_x: np.ndarray | None = None) -> bytes:
-        """With `memory_plan: offline`, the model with edgeforge's operator order and offline memory
-        plan, verified against `model_bytes` on `held_out_x` (see `edgeforge.memory`); a plan that
-        fails a check (with a warning) or saves nothing leaves the model as it is. Like `predict`,
-        TFLite Micro runs in a worker process."""
-        if getattr(target, "memory_plan", "offline") != "offline":
+        """With `compression: lut`, the model with its clustered int8 weights LUT-compressed; then with
+        `memory_plan: offline`, edgeforge's operator order and offline memory plan. Each step is
+        verified against its input on `held_out_x` (bit-identical outputs); one that fails a check
+        (with a warning) or saves nothing leaves the model as it is. Like `predict`, TFLite Micro
+        runs in a worker process."""
+        compression = getattr(target, "compression", "lut")
+        memory_plan = getattr(target, "memory_plan", "offline")
+        if compression != "lut" and memory_plan != "offline":
             return model_bytes
         from edgeforge.cost.graph import read_graph
         from edgeforge.cost.isolated import run_isolated
@@ -94,9 +107,16 @@ class TfliteMicro(Runtime):
 
         read_graph(model_bytes)
         held_out = held_out_x[:HELD_OUT_SAMPLES] if held_out_x is not None else None
-        shipped, warning = run_isolated(_planned_model, model_bytes, held_out)
+        decode_bytes = self.decode_code_bytes(target.device.arch)
+        shipped, warning = run_isolated(
+            _device_model, model_bytes, held_out, compression == "lut", memory_plan == "offline", decode_bytes
+        )
         _warn(warning)
         return shipped
+
+    def decode_code_bytes(self, arch: str) -> int:
+        """Flash the DECODE kernel adds on `arch` (a reference kernel: no optimized DECODE)."""
+        return self.code_sizes.get(arch, self.code_sizes["*"]).kernel_bytes
 
     def reserved_ram_bytes(self, arena_bytes: int) -> int:
         """The arena plus edgeforge's margin, rounded up to TFLite Micro's 16-byte alignment."""
@@ -112,7 +132,7 @@ class TfliteMicro(Runtime):
         from edgeforge.cost.isolated import run_isolated
 
         read_graph(model_bytes)
-        costs = run_isolated(_device_costs, model_bytes)
+        costs = run_isolated(_device_costs, model_bytes, self.decode_code_bytes(device.arch))
         _warn(costs["memory_plan"]["warning"])
         return costs
 
@@ -147,11 +167,25 @@ def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     return np.concatenate(outputs)
 
 
-def _planned_model(model_bytes: bytes, held_out: np.ndarray | None) -> tuple[bytes, str | None]:
+def _device_model(
+    model_bytes: bytes, held_out: np.ndarray | None, compress: bool, plan: bool, decode_code_bytes: int
+) -> tuple[bytes, str | None]:
+    """Compress, then plan: the plan must place the DECODE outputs, so it is made for the model
+    that ships (TFLite Micro's allocator accepts an offline plan on a compressed model)."""
     from edgeforge.memory import apply_memory_plan
+    from edgeforge.runtimes.tflm_compression import compress_weights
 
-    outcome = apply_memory_plan(model_bytes, held_out)
-    return outcome.model_bytes, outcome.warning
+    warnings = []
+    if compress:
+        compressed = compress_weights(model_bytes, held_out, decode_code_bytes)
+        if compressed.reason.startswith("compressed outputs are not bit-identical"):
+            warnings.append(f"LUT compression not kept: {compressed.reason}")
+        model_bytes = compressed.model_bytes
+    if plan:
+        outcome = apply_memory_plan(model_bytes, held_out)
+        model_bytes = outcome.model_bytes
+        warnings += [outcome.warning] if outcome.warning else []
+    return model_bytes, "; ".join(warnings) or None
 
 
 def _warn(warning: str | None) -> None:
@@ -162,11 +196,13 @@ def _warn(warning: str | None) -> None:
         warnings.warn(warning, stacklevel=3)
 
 
-def _device_costs(model_bytes: bytes) -> dict:
+def _device_costs(model_bytes: bytes, decode_code_bytes: int) -> dict:
     from edgeforge.memory import apply_memory_plan
+    from edgeforge.runtimes.tflm_compression import compression_summary
 
     outcome = apply_memory_plan(model_bytes)
     return {
+        "compression": compression_summary(model_bytes, decode_code_bytes),
         "arena_bytes": outcome.as_given.total_bytes,
         "arena_source": "measured",
         "arena_default_bytes": outcome.default.total_bytes,

@@ -45,9 +45,11 @@ class Converter:
     def untrained(self, width: float, mode: str) -> bytes:
         """.tflite bytes of a seeded, untrained model at `width` in PTQ `mode`: the structure (and so
         the size, arena and latency) every trained model of that width and mode will have."""
+        from edgeforge.models.source import model_code_version
+
         spec = self.trainer.spec
         key = hash_of(
-            "untrained", spec.model.model_dump(), width, mode, self.trainer.splits.fingerprint(),
+            "untrained", spec.model.model_dump(), model_code_version(spec.model), width, mode, self.trainer.splits.fingerprint(),
             training_version(), conversion_version("tflite"), spec.project.seed,
         )
         folder = self.memo.entry("structure", key)

@@ -146,7 +146,7 @@ class DaskExecutor:
             )
             job_of[key] = job
         try:
-            for future in as_completed(list(futures.values())):
+            for future in as_completed(list(futures.values()), loop=self.client.loop):
                 try:
                     self._add(future.result())
                 except KilledWorker as error:

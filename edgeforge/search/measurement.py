@@ -43,10 +43,11 @@ class Measurer:
     def device_artifact(self, model_bytes: bytes, runtime: str, target) -> bytes:
         """The file a device of `target` loads (`Runtime.device_artifact`; for TFLite Micro, the
         model with its verified offline memory plan), checked on the held-out split, memoized.
-        The key covers the target's device and `memory_plan`, the settings that step reads."""
+        The key covers the target's device, `memory_plan` and `compression`, the settings that step reads."""
         implementation = get_runtime(runtime)
         key = hash_of(
             _sha256(model_bytes), runtime, target.device.model_dump(mode="json", by_alias=True), target.memory_plan,
+            target.compression,
             self._data_key, measurement_version(implementation),
         )
         folder = self.memo.entry("device_artifact", key)

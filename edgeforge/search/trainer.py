@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeforge.models.source import model_code_version
 from edgeforge.search.candidates import TrainingRecipe, parent_recipe, recipe_passes
 from edgeforge.search.codeversion import training_version
 from edgeforge.search.memo import Memo, Stats, hash_of
@@ -68,7 +69,7 @@ class Trainer:
         self.stats = stats or Stats()
         is_file = isinstance(base_model, (str, Path))
         fingerprint = file_weights_fingerprint(base_model) if is_file else weights_fingerprint(base_model)
-        self.base_key = hash_of(fingerprint, splits.fingerprint(), training_version(), spec.model.name, spec.project.seed)
+        self.base_key = hash_of(fingerprint, splits.fingerprint(), training_version(), model_code_version(spec.model), spec.project.seed)
         self._models: dict[tuple, tuple] = {}
 
     @property
@@ -143,13 +144,11 @@ class Trainer:
 
     def untrained(self, width: float):
         """A seeded, untrained model of the spec's architecture at `width`."""
-        from edgeforge.models import build_model
+        from edgeforge.models.source import build_architecture
         from edgeforge.tfcompat import seed_everything
 
         seed_everything(self.spec.project.seed)
-        return build_model(
-            self.spec.model.name, self.splits.input_shape, self.splits.num_classes, width=width, dropout=self.spec.model.dropout
-        )
+        return build_architecture(self.spec.model, self.splits.input_shape, self.splits.num_classes, width=width)
 
     def _training_settings(self, epochs: int | None) -> dict:
         search = self.spec.search
@@ -177,7 +176,8 @@ class Trainer:
             batch_size=self.spec.train.batch_size,
             learning_rate=self.spec.train.learning_rate,
             seed=self.spec.project.seed,
-            model_name=self.spec.model.name,
+            model_name=self.spec.model.name or "",
+            model_spec=self.spec.model,
             distill_epochs=self.distill_epochs(epochs),
         )
         model, seconds = apply_training_passes(parent_model, passes[-1:], context)

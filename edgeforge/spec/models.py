@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, create_model, field_validator, model_validator
@@ -128,16 +130,89 @@ class Dataset(StrictModel):
         return self
 
 
+ModelName = Literal["tiny_cnn", "ds_cnn", "mlp"]
+_FACTORY_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+_MODEL_FILE_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
 class ModelSpec(StrictModel):
-    name: Literal["tiny_cnn", "ds_cnn", "mlp"] = Field(
-        description="architecture from the registry (edgeforge/models)"
+    """The base model, by one of three routes: `name` (the registry), `factory` (your Keras code),
+    or `path` (your trained Keras file, optionally with a `factory` for width students)."""
+
+    name: ModelName | None = Field(
+        None, description="architecture from the registry (edgeforge/models); or set factory and/or path instead"
+    )
+    factory: str | None = Field(
+        None,
+        description="your Keras code, 'pkg.module:function' importable from the project root; called as "
+        "function(input_shape, num_classes, width=, dropout=) and returning a tf_keras model",
+    )
+    path: str | None = Field(
+        None,
+        description="your trained tf_keras model: an .h5 or .keras file or a SavedModel folder, relative to the "
+        "project root; its weights are the base model (train.epochs: 0 evaluates it, > 0 fine-tunes it)",
+    )
+    factory_file: str | None = Field(
+        None,
+        description="the file dvc.yaml's train and search stages depend on for the architecture: with factory, its "
+        "module's source (e.g. models/net.py), else model.path; the built-in presets point it at themselves",
+    )
+    weights_file: str | None = Field(
+        None,
+        description="the file dvc.yaml's train stage depends on for trained weights: with path, the same as path, "
+        "else factory_file; the built-in presets point it at themselves",
     )
     width: float = Field(1.0, gt=0, le=1, description="channel multiplier of the base model, in (0, 1]")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")
 
+    @model_validator(mode="after")
+    def _check_route(self) -> ModelSpec:
+        if self.name is not None and (self.factory or self.path):
+            key = "factory" if self.factory else "path"
+            raise ValueError(f"set either 'name' (the registry) or '{key}' (your own model), not both; remove one")
+        if self.name is None and not (self.factory or self.path):
+            raise ValueError("set 'name' (tiny_cnn, ds_cnn or mlp), 'factory' ('pkg.module:function') or 'path' (a .h5/.keras file)")
+        if self.factory is not None and not _FACTORY_REF.match(self.factory):
+            raise ValueError(f"factory '{self.factory}' is not 'pkg.module:function'; write e.g. 'models.net:build'")
+        if self.path is not None:
+            if self.path.endswith(".onnx"):
+                raise ValueError(f"path '{self.path}': ONNX models are not supported yet; give a tf_keras .h5/.keras file or SavedModel folder")
+            suffix = Path(self.path).suffix
+            if suffix and suffix not in _MODEL_FILE_SUFFIXES:
+                raise ValueError(f"path '{self.path}' is not a tf_keras model; give an .h5 or .keras file or a SavedModel folder")
+            if self.width != 1.0:
+                raise ValueError("'width' scales an architecture you build; a model file has its own: remove width (or use 1.0)")
+        # dvc.yaml's train stage depends on ${model.factory_file} and ${model.weights_file}: DVC reads
+        # params.yaml as Hydra composed it, so these are written in the spec, and checked here.
+        # A route with one file names it in both keys.
+        if self.factory:
+            from edgeforge.models.factory import factory_source_file
+
+            source = factory_source_file(self.factory)
+            self._check_dep("factory_file", source, f"the source of factory '{self.factory}'")
+            self._check_dep("weights_file", self.path or source, "model.path" if self.path else "without model.path: the factory's source")
+        elif self.path:
+            self._check_dep("factory_file", self.path, "without model.factory: model.path")
+            self._check_dep("weights_file", self.path, "model.path")
+        return self
+
+    def _check_dep(self, key: str, expected: str, what: str) -> None:
+        value = getattr(self, key)
+        if value is None:
+            raise ValueError(f"'{key}' is missing: dvc.yaml's train stage depends on it; add {key}: {expected} ({what})")
+        if Path(value).as_posix() != Path(expected).as_posix():
+            raise ValueError(f"'{key}' is {value}, not {what}; set {key}: {expected}")
+
+    @property
+    def label(self) -> str:
+        """How logs name the model: the registry name, the factory, or the file."""
+        return self.name or self.factory or str(self.path)
+
 
 class Train(StrictModel):
-    epochs: PositiveInt = Field(description="epochs to train the base model")
+    epochs: int = Field(
+        ge=0, description="epochs to train the base model; with model.path, 0 evaluates the file's model as it is, > 0 fine-tunes it"
+    )
     batch_size: PositiveInt = Field(64, description="mini-batch size")
     learning_rate: PositiveFloat = Field(0.001, description="Adam learning rate")
 
@@ -231,6 +306,9 @@ class Search(StrictModel):
 class Constraints(StrictModel):
     ram_kb: PositiveFloat | None = Field(None, description="tensor arena (RAM) limit, KiB")
     flash_kb: PositiveFloat | None = Field(None, description="model + runtime code limit, KiB")
+    download_kb: PositiveFloat | None = Field(
+        None, description="over-the-air download limit, KiB: the bundle's model file as the release ships it (gzip)"
+    )
     latency_ms: PositiveFloat | None = Field(None, description="predicted latency per inference, ms")
     energy_mj: PositiveFloat | None = Field(None, description="energy per inference, mJ")
     avg_power_mw: PositiveFloat | None = Field(None, description="average power at inference_hz, mW")
@@ -270,6 +348,12 @@ class Target(StrictModel):
         description="tensor arena layout for tflite-micro: offline = edgeforge's operator order and offline memory "
         "plan (OfflineMemoryAllocation, verified in the interpreter; never larger than TFLite Micro's own), "
         "tflm = TFLite Micro's own greedy planner",
+    )
+    compression: Literal["lut", "none"] = Field(
+        "lut",
+        description="weights for tflite-micro: lut = int8 weights with few unique values per channel (clustered) "
+        "stored as LUT indices with DECODE operators, only where smaller and verified bit-identical (less flash, "
+        "decoded weights take arena); none = dense weights",
     )
 
     @model_validator(mode="after")
@@ -334,6 +418,19 @@ class Spec(StrictModel):
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"target name '{name}' must be letters, digits, '_' or '-'")
         return targets
+
+    @model_validator(mode="after")
+    def _check_model_route(self) -> Spec:
+        model = self.model
+        if self.train.epochs == 0 and not model.path:
+            raise ValueError("train.epochs: 0 trains nothing; it is for model.path (evaluate your trained file), so use epochs >= 1")
+        widths = [w for w in self.search.space.width if w != 1.0]
+        if model.path and not model.factory and widths:
+            raise ValueError(
+                f"search.space.width {self.search.space.width}: width students need your architecture code; "
+                "add model.factory ('pkg.module:function') beside model.path, or use width: [1.0]"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_modes_per_target(self) -> Spec:

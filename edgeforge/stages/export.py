@@ -11,6 +11,7 @@ from pathlib import Path
 from edgeforge.atomic import atomic_dir, write_json
 from edgeforge.errors import BuildError, CandidateExportError, ExportError
 from edgeforge.layout import BUILD
+from edgeforge.runtimes import RUNTIMES
 from edgeforge.outputs import Exports, Fallback, Selection, TargetSearch, read_output, write_output
 from edgeforge.spec import load_params
 
@@ -58,7 +59,7 @@ def run(target: str, params: str = "params.yaml") -> None:
 # everything that decides them: the candidate's files and trained model, the target less its
 # constraints and objective, the data, and the code and converters. Constraints only decide *which*
 # candidate is exported, which the key's candidate already says.
-EXPORT_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tf2onnx", "onnx", "onnxruntime", "coremltools", "ai-edge-litert", "tflite-micro")
+CONVERTER_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tf2onnx", "onnx", "coremltools")
 FILES = "files"
 
 
@@ -93,7 +94,8 @@ def export_key(spec, target: str, selected: Selection, splits) -> str:
     exporters = [f"{cls.__module__}.{cls.__qualname__}" for fmt in spec.targets[target].formats if (cls := EXPORTERS.get(fmt))]
     return hash_of(
         "export",
-        code_version(("",), EXPORT_DEPENDENCIES),  # all of edgeforge: exporters lean on runtimes, cost, memory
+        # all of edgeforge (exporters lean on runtimes, cost, memory), the converters and the runtimes
+        code_version(("",), CONVERTER_DEPENDENCIES + tuple(p for r in RUNTIMES.values() for p in r.packages)),
         exporters,  # the classes that would run (a plugin's, a test's)
         target,
         spec.targets[target].model_dump(mode="json", by_alias=True, exclude={"constraints", "objective"}),

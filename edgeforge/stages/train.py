@@ -14,9 +14,10 @@ def run(params: str = "params.yaml") -> None:
 
     spec = load_params(params)
     splits = load_splits(BUILD.splits)
-    with StageProgress(f"train {spec.model.name}", "epochs", total=spec.train.epochs) as progress:
+    with StageProgress(f"train {spec.model.label}", "epochs", total=spec.train.epochs) as progress:
         model, metrics = train_base(spec.model, spec.train, splits, spec.project.seed, progress=progress.update)
     with atomic_dir(BUILD.base_dir) as out:
         model.save(out / BUILD.base_model.name)
         write_json(out / "metrics.json", metrics)
-    print(f"trained {spec.model.name}: val accuracy {metrics['val_accuracy']:.4f}, {metrics['params']} params")
+    verb = "trained" if spec.train.epochs else "evaluated"
+    print(f"{verb} {spec.model.label}: val accuracy {metrics['val_accuracy']:.4f}, {metrics['params']} params")

@@ -20,7 +20,9 @@ def stage(name: str) -> dict:
 
 
 def paths(entries: list) -> list[Path]:
-    return [Path(next(iter(entry)) if isinstance(entry, dict) else entry) for entry in entries]
+    """The build/ paths among a stage's deps or outs (user files such as the data are not layout's)."""
+    found = [Path(next(iter(entry)) if isinstance(entry, dict) else entry) for entry in entries]
+    return [path for path in found if path.parts[0] == BUILD.build.name]
 
 
 def test_dvc_stage_outputs_are_the_layout_paths():

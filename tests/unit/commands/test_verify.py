@@ -142,3 +142,19 @@ def test_verify_finds_a_damaged_memo_entry_and_fix_removes_it(build, capsys):
     assert finding["path"] == str(entry.relative_to(build)) and "does not match its sha256" in finding["problem"]
     assert verify(capsys, "--fix")[0] == 2 and not entry.exists()
     assert verify(capsys)[0] == 0
+
+
+def test_verify_finds_an_exported_model_that_is_not_the_selected_one_without_dvc(build, capsys):
+    flip_byte(build / "build/targets/mcu/export/model.tflite")  # export/ is in no dvc.lock here
+    code, lines, _ = verify(capsys)
+    assert code == 2
+    assert "build/targets/mcu/export/model.tflite: is not the selected model (sha256" in lines[0]
+    assert lines[0].endswith("fix: dvc repro -f export@mcu")
+
+
+def test_verify_finds_a_corrupt_search_summary(build, capsys):
+    (build / "build/search/summary.json").write_bytes(b"\x00\xff garbage")
+    code, lines, _ = verify(capsys)
+    assert code == 2
+    assert any(line.startswith("build/search/summary.json: not valid JSON") and line.endswith("fix: dvc repro -f search")
+               for line in lines)

@@ -20,9 +20,9 @@ MOTION_SHAPE = (128, 3)  # 128 steps of a 3-axis accelerometer
 def test_architectures_are_the_ones_the_spec_accepts():
     from typing import get_args
 
-    from edgeforge.spec.models import ModelSpec
+    from edgeforge.spec.models import ModelName
 
-    assert set(ARCHITECTURES) == set(get_args(ModelSpec.model_fields["name"].annotation))
+    assert set(ARCHITECTURES) == set(get_args(ModelName))
 
 
 @pytest.mark.parametrize("shape", [DIGITS_SHAPE, MOTION_SHAPE], ids=["image", "time_series"])
