@@ -26,13 +26,13 @@ def add_parser(subparsers):
 def run(args) -> int:
     from edgeforge.cost.fits import check_fits
     from edgeforge.cost.profile import profile_model
+    from edgeforge.errors import BuildError, ModelFileError, UserError
     from edgeforge.spec.presets import load_preset
 
     device = load_preset(args.device, args.specs)
     constraints = None
     memory_plan = args.memory_plan
     if args.target:
-        from edgeforge.errors import UserError
         from edgeforge.spec import compose_spec
 
         spec, _ = compose_spec(args.specs)
@@ -43,9 +43,14 @@ def run(args) -> int:
     inference_hz = args.inference_hz or (constraints.inference_hz if constraints else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = profile_model(
-            args.model, device, args.runtime or device.runtimes[0], inference_hz=inference_hz, memory_plan=memory_plan or "offline"
-        )
+        try:
+            result = profile_model(
+                args.model, device, args.runtime or device.runtimes[0], inference_hz=inference_hz, memory_plan=memory_plan or "offline"
+            )
+        except BuildError as error:  # the runtime refuses the given file: bad input here (exit 2), not a failed build
+            if isinstance(error, UserError):
+                raise
+            raise ModelFileError(str(error)) from None
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     result["fits"] = check_fits(result, device, constraints)

@@ -47,7 +47,7 @@ def run_isolated(function: Callable, *args: Any, timeout_s: float = CALL_TIMEOUT
     """
     with _LOCK:
         global _WORKER
-        if _WORKER is None or not _WORKER.alive():
+        if _WORKER is None or not _WORKER.alive() or _WORKER.owner != os.getpid():  # a forked child starts its own
             _WORKER = _Worker()
         outcome, payload = _WORKER.call(function, args, timeout_s)
         if outcome == DIED:
@@ -64,6 +64,7 @@ def run_isolated(function: Callable, *args: Any, timeout_s: float = CALL_TIMEOUT
 
 class _Worker:
     def __init__(self):
+        self.owner = os.getpid()
         # The child's stderr: TFLite Micro's complaints, read back as the reason of a crash.
         self.log = tempfile.TemporaryFile(mode="a+b")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -91,7 +92,9 @@ class _Worker:
             return pickle.loads(self._read(size, deadline))
         except (BrokenPipeError, EOFError, TimeoutError) as error:
             self._kill()
-            return DIED, self._reason(error, timeout_s)
+            reason = self._reason(error, timeout_s)
+            self._release()
+            return DIED, reason
 
     def _read(self, size: int, deadline: float) -> bytes:
         stream = self.process.stdout
@@ -127,6 +130,14 @@ class _Worker:
             self.process.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             self._kill()
+        self._release()
+
+    def _release(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout, self.log):
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 def _rebuild_exception(module: str, name: str, message: str) -> BaseException:
@@ -150,7 +161,7 @@ _WORKER: _Worker | None = None
 
 @atexit.register
 def _close_worker() -> None:
-    if _WORKER is not None:
+    if _WORKER is not None and _WORKER.owner == os.getpid():
         _WORKER.close()
 
 

@@ -19,6 +19,7 @@ from edgeforge.cost.energy import avg_power_mw, energy_mj
 from edgeforge.cost.graph import read_graph
 from edgeforge.cost.latency import latency_fields, predict_model
 from edgeforge.cost.macs import op_costs
+from edgeforge.cost.weights import compressed_bytes
 from edgeforge.errors import BuildError, ModelFileError, UserError
 from edgeforge.runtimes import get_runtime
 from edgeforge.spec.device import Device
@@ -85,6 +86,8 @@ def profile_model(
         "params": sum(cost.params for cost in costs),
         "macs": sum(cost.macs for cost in costs),
         "model_bytes": graph.model_bytes,
+        # what `download_kb` judges: the file gzipped (level 9), as an over-the-air transfer compresses it
+        "download_bytes": compressed_bytes(model if isinstance(model, bytes) else Path(model).read_bytes()),
         "flash_bytes": flash,
         "arena_bytes": int(arena if arena is not None else estimate),
         # what the application reserves for it (TFLite Micro: + a margin): `ram_kb` judges this

@@ -88,7 +88,11 @@ class TflmCExporter(Exporter):
         from edgeforge.export.tflite import shipped_tflite
 
         model_bytes = shipped_tflite(context)
-        op_types = sorted({op.type for op in read_graph(model_bytes).operators})
+        # a LUT-compressed model's custom TFLM_DECODE op registers with AddDecode() (TFLite Micro
+        # built with USE_TFLM_COMPRESSION); other custom ops keep CUSTOM
+        op_types = sorted({
+            "DECODE" if op.custom_code == "TFLM_DECODE" else op.type for op in read_graph(model_bytes).operators
+        })
         # Measured on these very bytes (with their offline memory plan in place, if they carry one).
         arena = context.metrics.get("arena_bytes")
         default = context.metrics.get("arena_default_bytes")

@@ -12,6 +12,7 @@ METRICS = (
     ("RAM reserved", "ram_bytes", "kib"),  # what ram_kb limits: the arena and the runtime's margin
     ("flash", "flash_bytes", "kib"),
     ("model", "model_bytes", "kib"),
+    ("download", "download_bytes", "kib"),  # what download_kb limits: the device's model file gzipped
     ("energy", "energy_mj", "{:.4f} mJ"),
 )
 

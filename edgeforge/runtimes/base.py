@@ -129,6 +129,12 @@ class Runtime:
         `device_costs`); {} by default: the analytic prediction is close enough to decide."""
         return {}
 
+    def predicted_flash_saving_bytes(self, model_bytes: bytes, settings: dict, target: Any) -> int:
+        """Flash the target's `device_artifact` step is predicted to save on a candidate with these
+        search `settings` (e.g. clusters) whose dense structure is `model_bytes`: the pre-filter
+        subtracts it. 0 by default: the file a device loads is the converted one."""
+        return 0
+
     def reserved_ram_bytes(self, arena_bytes: int) -> int:
         """RAM the application reserves for a model whose arena is `arena_bytes`: what the `ram_kb`
         constraint judges and what an exported header declares. The arena itself by default."""

@@ -114,6 +114,16 @@ class TfliteMicro(Runtime):
         _warn(warning)
         return shipped
 
+    def predicted_flash_saving_bytes(self, model_bytes: bytes, settings: dict, target: Any) -> int:
+        """With `compression: lut`, what LUT compression of a clustered int8/int16x8 candidate saves
+        at most (`tflm_compression.predicted_saving_bytes`), net of the DECODE kernel."""
+        clusters = settings.get("clusters") or 0
+        if getattr(target, "compression", "lut") != "lut" or settings.get("quantization") not in ("int8", "int16x8"):
+            return 0
+        from edgeforge.runtimes.tflm_compression import predicted_saving_bytes
+
+        return predicted_saving_bytes(model_bytes, clusters, self.decode_code_bytes(target.device.arch))
+
     def decode_code_bytes(self, arch: str) -> int:
         """Flash the DECODE kernel adds on `arch` (a reference kernel: no optimized DECODE)."""
         return self.code_sizes.get(arch, self.code_sizes["*"]).kernel_bytes

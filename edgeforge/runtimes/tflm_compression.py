@@ -9,10 +9,11 @@ value table per channel (`tflite_micro.compression`, LUT method), and TFLite Mic
 operator that expands it into the arena before its consumer runs. Clustering (k clusters) leaves
 at most k unique values per channel, so 16 clusters give 4-bit indices: half the int8 bytes.
 
-Decided per tensor: only int8 constant tensors whose indices + tables + the DECODE bookkeeping are
-smaller than the dense bytes are compressed. The compressed model must give bit-identical outputs
-to the model as given in TFLite Micro's interpreter (held-out and random inputs,
-`edgeforge.memory.verify`), and be smaller; otherwise the model ships as given, with the reason.
+Decided per tensor: only int8 constant tensors whose indices + tables + the DECODE bookkeeping
+save at least MIN_TENSOR_SAVING of the dense bytes are compressed. The compressed model must give
+bit-identical outputs to the model as given in TFLite Micro's interpreter (held-out and random
+inputs, `edgeforge.memory.verify`), and shrink by more than the DECODE kernel's code; otherwise the
+model ships as given, with the reason.
 Float models stay uncompressed: their clustered weights are float32, and edgeforge compresses
 int8 weights only (the ones TFLite Micro's integer kernels read).
 """
@@ -29,10 +30,15 @@ import numpy as np
 MAX_INDEX_BITS = 7
 # Flatbuffer bytes a compressed tensor adds besides its indices and tables: the DECODE operator,
 # its ancillary (DCM) tensor with a 16-byte header, the decoded output tensor's metadata and
-# alignment padding. ESTIMATE from one measurement: a 144-byte tensor of 16 channels × 9 values at
-# 4 bits (72 B indices, 256 B tables) made the file grow by 88 B... used only to decide which
-# tensors to try; the kept model is the one whose real file is smaller.
+# alignment padding. ESTIMATE (a round figure, not measured field by field): it only pre-selects
+# the tensors to compress; the model is kept only when its real file shrinks (`compress_weights`).
 DECODE_OVERHEAD_BYTES = 160
+QUANTIZATION_BYTES_PER_CHANNEL = 12  # the decoded tensor's own float32 scale + int64 zero point per channel
+# A compressed tensor costs its whole decoded size in the arena and its decoding time on every
+# inference; a tensor is compressed only when that buys at least a quarter of its flash. In
+# practice: clustered weights (<= 64 values per channel, <= 6-bit indices), never dense int8 ones
+# (an unclustered int8 kernel needs 7-8 bits: ad01 saves 2.5% of its file at 7 bits).
+MIN_TENSOR_SAVING = 0.25
 INT8 = 9  # tflite TensorType.INT8
 
 
@@ -71,7 +77,9 @@ def tensor_plan(array: np.ndarray, axis: int | None) -> tuple[int, int, int]:
     table_len = max(len(np.unique(s)) for s in slices)
     bits = index_bits(table_len)
     encoded = math.ceil(array.size * bits / 8) + len(slices) * table_len * array.itemsize
-    return bits, table_len, encoded + DECODE_OVERHEAD_BYTES
+    # the decoded tensor repeats the per-channel quantization: a float32 scale and an int64 zero point
+    repeated_quantization = len(slices) * QUANTIZATION_BYTES_PER_CHANNEL if axis is not None else 0
+    return bits, table_len, encoded + repeated_quantization + DECODE_OVERHEAD_BYTES
 
 
 def choose_tensors(model_bytes: bytes) -> tuple[list[tuple[int, int, int | None]], list[dict], str]:
@@ -98,8 +106,11 @@ def choose_tensors(model_bytes: bytes) -> tuple[list[tuple[int, int, int | None]
         decision = {"tensor": tensor.name, "bytes": int(array.nbytes), "unique_per_channel": table_len, "bits": bits}
         if bits > MAX_INDEX_BITS:
             decision.update(compressed=False, why=f"{table_len} unique values need {bits} bits (LUT takes at most {MAX_INDEX_BITS})")
-        elif estimated >= array.nbytes:
-            decision.update(compressed=False, why=f"would grow: ~{estimated} B compressed vs {array.nbytes} B")
+        elif estimated > array.nbytes * (1 - MIN_TENSOR_SAVING):
+            decision.update(
+                compressed=False,
+                why=f"saves under {MIN_TENSOR_SAVING:.0%}: ~{estimated} B compressed vs {array.nbytes} B dense",
+            )
         else:
             decision.update(compressed=True, why="")
             chosen.append((index, bits, axis))
@@ -192,3 +203,23 @@ def describe(summary: dict) -> str:
     if summary.get("kept"):
         return f"lut ({summary['decode_ops']} tensors)"
     return f"none: {summary.get('reason', '')}"
+
+
+def predicted_saving_bytes(model_bytes: bytes, clusters: int, decode_code_bytes: int = 0) -> int:
+    """Flash a model with the structure of `model_bytes` (dense int8 weights) saves when its
+    kernels are clustered to `clusters` values and LUT-compressed: for the search's pre-filter,
+    before any training. Optimistic on purpose (indices + one table entry per cluster and channel,
+    no bookkeeping), so the pre-filter never drops a candidate compression would make fit."""
+    from edgeforge.cost.graph import read_graph
+
+    if clusters < 2 or index_bits(clusters) > MAX_INDEX_BITS:
+        return 0
+    bits = index_bits(clusters)
+    saving = 0
+    for tensor in read_graph(model_bytes).tensors:
+        if not tensor.is_constant or tensor.dtype != "int8" or len(tensor.shape) < 2:
+            continue
+        channels = tensor.shape[0]
+        compressed = math.ceil(tensor.elements * bits / 8) + channels * clusters
+        saving += max(0, tensor.elements - compressed)
+    return max(0, saving - decode_code_bytes)

@@ -80,9 +80,12 @@ class Evaluator:
         """Accuracy on the held-out split in `runtime`."""
         return self.measurer.accuracy(model_bytes, runtime)
 
-    def measured_for(self, candidate: Candidate, runtime: str, epochs: int | None = None) -> dict:
-        """The candidate's artifact for `runtime`, measured in that runtime (or its accuracy proxy)."""
-        artifact_bytes, _, _ = self.artifact(candidate, runtime, epochs)
+    def measured_for(
+        self, candidate: Candidate, runtime: str, epochs: int | None = None, target: Target | None = None
+    ) -> dict:
+        """The candidate's artifact for `runtime` (with `target`, the very file its device loads:
+        compressed, memory-planned), measured in that runtime (or its accuracy proxy)."""
+        artifact_bytes, _, _ = self.artifact(candidate, runtime, epochs, target)
         accuracy_runtime = get_runtime(runtime).accuracy_proxy or runtime
         return {**self.measured(artifact_bytes, accuracy_runtime), "accuracy_runtime": accuracy_runtime}
 
@@ -99,7 +102,7 @@ class Evaluator:
             tflite_bytes=tflite_bytes,
             conversion=conversion,
             artifact_bytes=artifact_bytes,
-            accuracy=self.measured_for(candidate, target.runtime, epochs),
+            accuracy=self.measured_for(candidate, target.runtime, epochs, target),
             # the runtime's own figures for the file it loads (ONNX Runtime times the .onnx)
             device_costs=self.measurer.device_costs(artifact_bytes, target.runtime, target.device),
             target=target,

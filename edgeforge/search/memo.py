@@ -240,6 +240,9 @@ def _move_aside(folder: Path) -> Path | None:
         os.rename(folder, aside)
     except FileNotFoundError:
         return None  # someone else moved it
+    except OSError as error:  # a read-only memo: the entry stays, and reads as a miss
+        logger.warning("memo entry %s: cannot move it aside (%s)", folder, error.strerror or error)
+        return None
     return aside
 
 

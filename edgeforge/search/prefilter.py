@@ -106,6 +106,8 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
 
     `targets_of(candidate)` names the targets whose runtime can run the candidate at all.
     """
+    from edgeforge.runtimes import get_runtime
+
     spec = evaluator.spec
     structures: dict[tuple[float, str], bytes] = {}
     predictions: dict[str, dict[str, dict]] = {}
@@ -120,6 +122,10 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
             predicted = predict_metrics(
                 structures[key], target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
             )
+            # the device file may be smaller than the dense structure (TFLite Micro's LUT-compressed clusters)
+            saving = get_runtime(target.runtime).predicted_flash_saving_bytes(structures[key], candidate.config(), target)
+            if saving:
+                predicted = {**predicted, "flash_bytes": predicted["flash_bytes"] - saving}
             predictions.setdefault(candidate.id, {})[name] = predicted
             excluded = exclusions(predicted, target.constraints)
             if excluded:

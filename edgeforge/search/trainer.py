@@ -98,7 +98,8 @@ class Trainer:
     def distill_epochs(self, epochs: int | None) -> int:
         """A student trains from scratch for the base's epochs, scaled down with the fidelity."""
         full = self.spec.search.finetune_epochs
-        return max(1, round(self.spec.train.epochs * self.fidelity(epochs) / full))
+        # train.epochs 0 (a model file evaluated as it is) trains no base: students get the fine-tune's epochs
+        return max(1, round((self.spec.train.epochs or full) * self.fidelity(epochs) / full))
 
     def trained(self, recipe: TrainingRecipe, epochs: int | None = None):
         """(model, record) for a recipe; trains only on a memo miss.

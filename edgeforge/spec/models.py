@@ -180,6 +180,8 @@ class ModelSpec(StrictModel):
             suffix = Path(self.path).suffix
             if suffix and suffix not in _MODEL_FILE_SUFFIXES:
                 raise ValueError(f"path '{self.path}' is not a tf_keras model; give an .h5 or .keras file or a SavedModel folder")
+            if not Path(self.path).exists():  # checked here too: else DVC's missing-dependency error comes first
+                raise ValueError(f"path '{self.path}' does not exist (paths are relative to the project root); save your model there, or fix the path")
             if self.width != 1.0:
                 raise ValueError("'width' scales an architecture you build; a model file has its own: remove width (or use 1.0)")
         # dvc.yaml's train stage depends on ${model.factory_file} and ${model.weights_file}: DVC reads
@@ -307,7 +309,9 @@ class Constraints(StrictModel):
     ram_kb: PositiveFloat | None = Field(None, description="tensor arena (RAM) limit, KiB")
     flash_kb: PositiveFloat | None = Field(None, description="model + runtime code limit, KiB")
     download_kb: PositiveFloat | None = Field(
-        None, description="over-the-air download limit, KiB: the bundle's model file as the release ships it (gzip)"
+        None,
+        description="over-the-air download limit, KiB: the model file the device loads, gzipped (level 9), as a "
+        "gzip-encoded transfer of the release's bundle.tar carries it (pruning and clustering shrink it)",
     )
     latency_ms: PositiveFloat | None = Field(None, description="predicted latency per inference, ms")
     energy_mj: PositiveFloat | None = Field(None, description="energy per inference, mJ")

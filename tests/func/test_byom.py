@@ -83,19 +83,20 @@ def test_factory_conv1d_distills_and_only_editing_the_factory_retrains(tmp_path)
     model = {"factory": "nets.conv:build", "factory_file": "nets/conv.py", "weights_file": "nets/conv.py", "dropout": 0.1}
     root = project(tmp_path / "factory", model, "  width: [1.0, 0.5]\n  quantization: [int8]\n", generate)
     commit(root)
-    first = dvc("repro", cwd=root)
-    assert {"prepare", "train", "search", "package@mcu"} <= stages_run(first.stdout)
+    # up to the search (the .h5 test below builds to the bundle): the base model and its student
+    first = dvc("repro", "search", cwd=root)
+    assert {"prepare", "train", "search"} <= stages_run(first.stdout)
     assert summary(root)["trained"] >= 1  # the width-0.5 student, distilled from the factory's model
     candidates = json.loads((root / "build/search/targets/mcu.json").read_text())
     assert any("w0.5" in json.dumps(row) for row in candidates.get("candidates", candidates.get("rows", [])))
 
     set_config(root, lambda c: c["targets"]["mcu"]["constraints"].update(ram_kb=300))
-    second = dvc("repro", cwd=root)
+    second = dvc("repro", "search", cwd=root)  # what a constraint edit reruns; the stages after it are others' tests
     assert "train" not in stages_run(second.stdout) and "search" in stages_run(second.stdout)
     assert summary(root)["trained"] == 0
 
     (root / "nets/conv.py").write_text(FACTORY.replace("strides=2", "strides=2, padding=\"same\""))
-    third = dvc("repro", cwd=root)
+    third = dvc("repro", "search", cwd=root)
     assert {"train", "search"} <= stages_run(third.stdout)
     assert summary(root)["trained"] >= 1  # a new architecture: the student is trained again
 
@@ -144,7 +145,7 @@ def test_h5_file_is_the_base_model_with_zero_epochs(tmp_path):
     assert (root / "build/targets/mcu/bundle").is_dir()
 
     # width students need a factory: a validation error that says so
-    set_config_failed = edgeforge("compose", "search.space.width=[1.0,0.5]", cwd=root)
+    set_config_failed = edgeforge("compose", "+search.space.width=[1.0,0.5]", cwd=root)
     assert set_config_failed.returncode == 2 and "width students need your architecture code; add model.factory" in set_config_failed.stderr
 
     # a corrupt file: the train stage says which key and what to do, on one line, exit 2
@@ -152,3 +153,9 @@ def test_h5_file_is_the_base_model_with_zero_epochs(tmp_path):
     failed = edgeforge("stage", "train", cwd=root)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr + failed.stdout
     assert failed.stderr.strip().count("\n") == 0 and "model.path: models/net.h5" in failed.stderr
+
+    # a missing file: named when the spec is composed, before DVC looks for the dependency
+    (root / "models/net.h5").unlink()
+    missing = edgeforge("compose", cwd=root)
+    assert missing.returncode == 2 and "model: path 'models/net.h5' does not exist" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0

@@ -126,7 +126,8 @@ def origin(tmp_path_factory, s3) -> Path:
     root = tmp_path_factory.mktemp("origin") / "project"
     assert main(["init", str(root)]) == 0
     edit_yaml(root / "specs/config.yaml", {"train.epochs": 4, "targets.mcu.constraints.latency_ms": 5,
-                                            "targets.mcu.constraints.ram_kb": 16})
+                                            "targets.mcu.constraints.ram_kb": 16,
+                                            "targets.mcu.constraints.min_accuracy": 0.8})
     (root / "specs/search/default.yaml").write_text("strategy: exhaustive\nspace:\n  quantization: [float32, int8]\n")
     compose(root)
     dvc("remote", "add", "-d", "storage", f"s3://{BUCKET}/cache", cwd=root)
@@ -167,7 +168,7 @@ def test_a_fresh_clone_pulls_the_build_reproduces_nothing_and_reports_the_same_c
     clone = fresh_clone(origin, tmp_path)
     assert not (clone / "build").exists()
     dvc("pull", "--run-cache", cwd=clone, env=s3["credentials"])
-    assert any((clone / "build/memo/trained").iterdir())  # the memo came with the outputs
+    assert any((clone / "build/memo").rglob("seal.json"))  # the memo came with the outputs
     result = dvc("repro", cwd=clone)
     assert stages_run(result.stdout) == set(), result.stdout
     assert choices(clone) == choices(origin)
@@ -181,6 +182,22 @@ def test_a_teammates_constraint_edit_on_a_fresh_clone_trains_nothing(origin, s3,
     assert "search" in ran and not {"prepare", "train"} & ran
     after = summary(clone)
     assert (after["trained"], after["converted"], after["measured"]) == (0, 0, 0)
+
+    # Once more, keeping the MCU's choice: export@mcu reuses its files from the export memo, and
+    # neither it nor select imports TensorFlow or a runtime.
+    chosen = json.loads((clone / "build/targets/mcu/export/exports.json").read_text())["candidate"]
+    compose(clone, "targets.mcu.constraints.latency_ms=3.5")
+    dvc("repro", "search", cwd=clone)
+    probe = (
+        "import sys\n"
+        "from edgeforge.stages import export, select\n"
+        "select.run('mcu'); export.run('mcu')\n"
+        "heavy = ('tensorflow', 'tf_keras', 'ai_edge_litert', 'tflite_micro', 'onnxruntime', 'tf2onnx')\n"
+        "print('HEAVY', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = run(sys.executable, "-c", probe, cwd=clone)
+    assert "HEAVY []" in result.stdout, result.stdout
+    assert json.loads((clone / "build/targets/mcu/export/exports.json").read_text())["candidate"] == chosen
 
 
 def test_an_interrupted_pull_is_finished_by_the_next_one(origin, s3, tmp_path):

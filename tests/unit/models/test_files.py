@@ -71,6 +71,23 @@ def test_a_truncated_h5_is_a_user_error(saved):
         load_model_file("cut.h5")
 
 
+def test_keras_3_metadata_is_recognized_before_loading(tmp_path, monkeypatch):
+    import json
+    import zipfile
+
+    import h5py
+
+    monkeypatch.chdir(tmp_path)
+    with zipfile.ZipFile("k3.keras", "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+    with h5py.File("k3.h5", "w") as file:
+        file.attrs["keras_version"] = "3.15.1"
+    for path in ("k3.keras", "k3.h5"):
+        with pytest.raises(UserError, match=f"^model.path: {path} was saved by Keras 3.15.1, which tf_keras cannot load; re-save"):
+            load_model_file(path)
+
+
+@pytest.mark.slow  # a second TensorFlow process: about 10 s
 def test_a_keras_3_file_says_how_to_re_save_it(tmp_path, monkeypatch):
     """A real Keras 3 save (the `keras` package TensorFlow installs), in a subprocess: this process
     runs tf_keras."""
@@ -100,7 +117,11 @@ def test_the_file_must_fit_the_data(saved):
         load_model_file("empty")
 
 
-def test_the_spec_checks_the_file_route(tmp_path):
+def test_the_spec_checks_the_file_route(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="path 'net.h5' does not exist .*; save your model there, or fix the path"):
+        ModelSpec(path="net.h5", factory_file="net.h5", weights_file="net.h5")
+    (tmp_path / "net.h5").write_bytes(b"")
     with pytest.raises(ValidationError, match="'factory_file' is missing: .*; add factory_file: net.h5"):
         ModelSpec(path="net.h5")
     with pytest.raises(ValidationError, match="'weights_file' is missing: .*; add weights_file: net.h5"):
@@ -113,7 +134,9 @@ def test_the_spec_checks_the_file_route(tmp_path):
         ModelSpec(path="net.h5", factory_file="net.h5", weights_file="net.h5", width=0.5)
 
 
-def test_width_students_of_a_file_need_a_factory(tmp_path):
+def test_width_students_of_a_file_need_a_factory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.h5").write_bytes(b"")
     import yaml
 
     from tests.conftest import REPO
@@ -128,3 +151,10 @@ def test_width_students_of_a_file_need_a_factory(tmp_path):
     config["search"]["space"]["width"] = [1.0]
     config["train"]["epochs"] = 0
     assert Spec.model_validate(config).train.epochs == 0
+
+
+def test_a_saved_model_folder_loads(saved):
+    saved.save("net_savedmodel", save_format="tf")
+    loaded = load_model_file("net_savedmodel", (16, 2), 3)
+    np.testing.assert_array_equal(loaded.get_weights()[0], saved.get_weights()[0])
+    assert ModelSpec(path="net_savedmodel", factory_file="net_savedmodel", weights_file="net_savedmodel").path == "net_savedmodel"
