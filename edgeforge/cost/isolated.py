@@ -69,7 +69,9 @@ class _Worker:
         self.log = tempfile.TemporaryFile(mode="a+b")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "edgeforge.cost.isolated"],
+            # -P: not the working directory first on sys.path, but the parent's path (PYTHONPATH), so
+            # the worker runs the same edgeforge as its parent even from inside a source checkout
+            [sys.executable, "-P", "-m", "edgeforge.cost.isolated"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
