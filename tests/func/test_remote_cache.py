@@ -132,7 +132,8 @@ def origin(tmp_path_factory, s3) -> Path:
     compose(root)
     dvc("remote", "add", "-d", "storage", f"s3://{BUCKET}/cache", cwd=root)
     dvc("remote", "modify", "storage", "endpointurl", s3["endpoint"], cwd=root)
-    dvc("repro", cwd=root)
+    build = dvc("repro", cwd=root)
+    (root.parent / "repro.log").write_text(build.stdout + build.stderr)
     run("git", "add", "-A", cwd=root)
     run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "built", cwd=root)
     dvc("push", "--run-cache", cwd=root, env=s3["credentials"])
@@ -162,6 +163,17 @@ def workspace_state(root: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and not path.relative_to(root).as_posix().startswith(skip)
     }
+
+
+def test_the_build_log_has_progress_lines_and_no_library_noise(origin):
+    """`dvc repro` without a terminal, as in CI: plain progress lines, none of TensorFlow's lines."""
+    log = (origin.parent / "repro.log").read_text()
+    assert re.search(r"^train \S+: \d+/4 epochs", log, re.M), log
+    assert re.search(r"^search: \d+/\d+ evaluated, \d+ trained", log, re.M), log
+    for noise in ("absl::InitializeLog", "I0000 ", "oneDNN custom operations", "cuInit", "XNNPACK",
+                  "fully_quantize:", "UserWarning"):
+        assert noise not in log, noise
+    assert "\x1b[" not in log  # no terminal escapes
 
 
 def test_a_fresh_clone_pulls_the_build_reproduces_nothing_and_reports_the_same_choices(origin, s3, tmp_path):
