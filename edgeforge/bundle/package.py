@@ -40,16 +40,6 @@ CANARY = "canary.npz"
 PREPROCESSING = "preprocessing.json"
 RELEASE_FILE = "release.json"  # written next to the bundle by the device updater, not part of it
 SCHEMA_VERSION = 1
-FORMATS_BY_SUFFIX = {
-    ".tflite": "tflite",
-    ".onnx": "onnx",
-    ".mlpackage": "coreml",
-    ".mlmodel": "coreml",
-    ".cc": "tflm_c",
-    ".c": "tflm_c",
-    ".engine": "tensorrt",
-    ".plan": "tensorrt",
-}
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 WALL_CLOCK_SUFFIX = "_seconds"  # build timings: never in a bundle (see `without_build_timings`)
 
@@ -138,8 +128,12 @@ def manifest_bytes(manifest: dict) -> bytes:
 
 
 def format_of(filename: str) -> str:
+    """The export format of a file, by its suffix (each exporter declares its own)."""
+    from edgeforge.export import EXPORTERS
+
     suffix = Path(filename).suffix.lower()
-    return FORMATS_BY_SUFFIX.get(suffix, suffix.lstrip(".") or "unknown")
+    by_suffix = {s: exporter.name for exporter in EXPORTERS.values() for s in exporter.suffixes}
+    return by_suffix.get(suffix, suffix.lstrip(".") or "unknown")
 
 
 def canary_bytes(x: np.ndarray, y: np.ndarray) -> bytes:

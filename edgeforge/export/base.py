@@ -51,6 +51,8 @@ class ExportContext:
 
 class Exporter:
     name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]] = ()  # file suffixes of its artifact (a bundle's format by file name)
+    packages: ClassVar[tuple[str, ...]] = ()  # Python distributions its conversion depends on (export memo key)
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         raise TypeError(f"exporter '{self.name}' does not implement export()")

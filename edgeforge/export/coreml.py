@@ -274,6 +274,8 @@ def predict(path: Path, x: np.ndarray) -> np.ndarray:
 
 class CoremlExporter(Exporter):
     name: ClassVar[str] = "coreml"
+    suffixes: ClassVar[tuple[str, ...]] = (".mlpackage", ".mlmodel")
+    packages: ClassVar[tuple[str, ...]] = ("coremltools",)
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         keras_model = context.load_keras()

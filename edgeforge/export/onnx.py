@@ -233,6 +233,8 @@ def is_tflite(model_bytes: bytes) -> bool:
 
 class OnnxExporter(Exporter):
     name: ClassVar[str] = "onnx"
+    suffixes: ClassVar[tuple[str, ...]] = (".onnx",)
+    packages: ClassVar[tuple[str, ...]] = ("tf2onnx", "onnx")
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         if context.selected_bytes is not None and not is_tflite(context.selected_bytes):

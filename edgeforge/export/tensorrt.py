@@ -181,6 +181,8 @@ within about a point of it on the same data.
 
 class TensorrtExporter(Exporter):
     name: ClassVar[str] = "tensorrt"
+    suffixes: ClassVar[tuple[str, ...]] = (".engine", ".plan")
+    packages: ClassVar[tuple[str, ...]] = ("tf2onnx", "onnx")
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         keras_model = context.load_keras()

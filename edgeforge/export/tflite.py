@@ -14,6 +14,7 @@ from edgeforge.export.base import ExportContext, Exporter
 
 class TfliteExporter(Exporter):
     name: ClassVar[str] = "tflite"
+    suffixes: ClassVar[tuple[str, ...]] = (".tflite",)
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         path = out_dir / "model.tflite"

@@ -82,6 +82,7 @@ const unsigned int {name}_len = {len(model_bytes)};
 
 class TflmCExporter(Exporter):
     name: ClassVar[str] = "tflm_c"
+    suffixes: ClassVar[tuple[str, ...]] = (".cc", ".c")
 
     def export(self, context: ExportContext, out_dir: Path) -> list[Path]:
         from edgeforge.cost.graph import read_graph

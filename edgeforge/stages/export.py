@@ -59,7 +59,7 @@ def run(target: str, params: str = "params.yaml") -> None:
 # everything that decides them: the candidate's files and trained model, the target less its
 # constraints and objective, the data, and the code and converters. Constraints only decide *which*
 # candidate is exported, which the key's candidate already says.
-CONVERTER_DEPENDENCIES = ("tensorflow-cpu", "tf-keras", "tf2onnx", "onnx", "coremltools")
+TRAINING_DEPENDENCIES = ("tensorflow-cpu", "tf-keras")  # the Keras model every converter starts from
 FILES = "files"
 
 
@@ -95,7 +95,7 @@ def export_key(spec, target: str, selected: Selection, splits) -> str:
     return hash_of(
         "export",
         # all of edgeforge (exporters lean on runtimes, cost, memory), the converters and the runtimes
-        code_version(("",), CONVERTER_DEPENDENCIES + tuple(p for r in RUNTIMES.values() for p in r.packages)),
+        code_version(("",), TRAINING_DEPENDENCIES + _converter_and_runtime_packages()),
         exporters,  # the classes that would run (a plugin's, a test's)
         target,
         spec.targets[target].model_dump(mode="json", by_alias=True, exclude={"constraints", "objective"}),
@@ -173,3 +173,11 @@ def load_candidate_keras(spec, splits, selected: Selection):
 
     trainer = Trainer(spec, splits, BUILD.base_model, Memo(BUILD.memo_dir()))
     return trainer.load(Candidate(**selected.candidate.config).training, selected.trained_key)
+
+
+def _converter_and_runtime_packages() -> tuple[str, ...]:
+    """What every exporter converts with and every runtime runs with (their versions key the memo)."""
+    from edgeforge.export import EXPORTERS
+
+    packages = [p for exporter in EXPORTERS.values() for p in exporter.packages]
+    return tuple(dict.fromkeys(packages + [p for runtime in RUNTIMES.values() for p in runtime.packages]))
