@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO, train_tiny_cnn
 
 TRAIN_EPOCHS = 10  # enough for a confident classifier, whose int8 variants agree with each other
-ALL_RUNTIMES = ["tflite", "tflite-micro", "onnxruntime", "coreml", "tensorrt"]
+ALL_RUNTIMES = ["tflite", "tflite-micro", "onnxruntime", "coreml", "tensorrt", "ethos-u"]
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +32,7 @@ def every_runtime_device():
     from edgeforge.spec.presets import load_preset
 
     preset = load_preset("raspberry_pi_4", REPO / "specs").model_dump(by_alias=True)
+    npu = load_preset("alif_ensemble_e7_hp", REPO / "specs").model_dump(by_alias=True)
     figures = preset["throughput"]["onnxruntime"]
     return Device.model_validate(
         {
@@ -39,7 +40,9 @@ def every_runtime_device():
             "name": "every_runtime",
             "runtimes": ALL_RUNTIMES,
             "throughput": {runtime: figures for runtime in ALL_RUNTIMES},
-            "sources": {**preset["sources"], "throughput": "a test device: ONNX Runtime's figures for every runtime"},
+            "runtime_settings": npu["runtime_settings"],
+            "sources": {**preset["sources"], **npu["sources"],
+                        "throughput": "a test device: ONNX Runtime's figures for every runtime"},
         }
     )
 
@@ -75,7 +78,10 @@ def make_context(keras_model, tflite_of, digits, target_for):
     return make
 
 
-RUNTIME_OF_FORMAT = {"tflite": "tflite", "tflm_c": "tflite-micro", "onnx": "onnxruntime", "coreml": "coreml", "tensorrt": "tensorrt"}
+RUNTIME_OF_FORMAT = {
+    "tflite": "tflite", "tflm_c": "tflite-micro", "onnx": "onnxruntime", "coreml": "coreml", "tensorrt": "tensorrt",
+    "ethos_u": "ethos-u",
+}
 
 
 @pytest.fixture(scope="session")

@@ -104,12 +104,20 @@ def test_export_stage_writes_parity_json_beside_the_exports(tmp_project, keras_m
     artifact = tmp_project / "build" / "candidate.tflite"
     artifact.write_bytes(model_bytes)
     config = {"width": 1.0, "sparsity": 0.0, "clusters": 0, "qat": False, "quantization": "float32"}
-    (tmp_project / "build/targets/sbc").mkdir(parents=True)
-    (tmp_project / "build/targets/sbc/selected.json").write_text(json.dumps({
-        "artifact": str(artifact), "sha256": hashlib.sha256(model_bytes).hexdigest(),
-        "candidate": {"id": "w1-s0-c0-float32", "config": config}, "metrics": {"accuracy": 0.97},
-    }))
-    monkeypatch.setattr(export_stage, "load_candidate_keras", lambda spec, splits, config: keras_model)
+    from edgeforge.layout import BUILD
+    from edgeforge.outputs import CandidateResult, TargetSearch, write_output
+    from edgeforge.search.select import selection_of
+
+    entry = CandidateResult(
+        id="w1-s0-c0-float32", config=config, metrics={"accuracy": 0.97, "latency_ms": 1.0, "model_bytes": len(model_bytes)},
+        checks=[], feasible=True, failure=None, epochs=None, artifact=str(artifact), tflite_artifact=str(artifact),
+        sha256=hashlib.sha256(model_bytes).hexdigest(), trained_key="0" * 32,
+    )
+    result = TargetSearch(target="sbc", device="raspberry_pi_4", runtime="tflite", objective="max_accuracy",
+                          constraints={}, base_accuracy=0.97, candidates=[entry], pruned_analytically={}, unevaluated=[])
+    write_output(BUILD.search_target("sbc"), result)
+    write_output(BUILD.selected("sbc"), selection_of(result, entry))
+    monkeypatch.setattr(export_stage, "load_candidate_keras", lambda spec, splits, selected: keras_model)
     export_stage.run("sbc")
     folder = tmp_project / "build/targets/sbc/export"
     parity = json.loads((folder / "parity.json").read_text())
