@@ -221,10 +221,11 @@ def remove_leftovers(directory: Path, now: float | None = None) -> list[str]:
             if tag != DISCARDED:
                 pid, _, writer_host = tag.partition("@")
                 try:
-                    age_s = now - item.stat(follow_symlinks=False).st_mtime
+                    modified_s = item.stat(follow_symlinks=False).st_mtime
                 except FileNotFoundError:
                     continue
-                dead = writer_host == host and pid.isdigit() and not _alive(int(pid))
+                age_s = now - modified_s
+                dead = writer_host == host and pid.isdigit() and not _alive(int(pid), modified_s)
                 if not dead and age_s < STALE_STAGING_S:
                     continue
             shutil.rmtree(item.path, ignore_errors=True)
@@ -254,14 +255,27 @@ def _host() -> str:
     return socket.gethostname().replace(".", "_").replace("@", "_") or "localhost"
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, staged_at_s: float) -> bool:
+    """Whether the writer `pid` of a staging folder last written at `staged_at_s` still runs. A
+    process with that pid that started after the folder was written reuses a dead writer's pid."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    started_s = _process_start_s(pid)
+    return started_s is None or started_s <= staged_at_s + 1.0
+
+
+def _process_start_s(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), from /proc; None where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot_s = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        return boot_s + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 @dataclass
