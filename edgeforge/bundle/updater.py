@@ -282,12 +282,7 @@ def _install(client, info, target: str, version: int, install_dir: Path) -> tupl
     """Download, verify and health-check the release, then make it active; return (slot, health)."""
     incoming = _download_and_unpack(client, info, install_dir)
     try:
-        manifest = verify_bundle(incoming)
-        if manifest["target"] != target:
-            raise UpdateError(f"the bundle is for target '{manifest['target']}', not '{target}'")
-        release = {"target": target, "version": version, "model_sha256": manifest["model_sha256"], "installed_at": _now()}
-        _write_file(incoming / RELEASE_FILE, json.dumps(release, indent=2).encode())
-        health = check_health_isolated(incoming)
+        health = _verify_and_check(incoming, target, version)
         if not health.healthy:
             _block_version(install_dir, target, version)
             raise UpdateError(f"version {version} failed its health check and was rolled back: {health.reason}")
@@ -296,17 +291,23 @@ def _install(client, info, target: str, version: int, install_dir: Path) -> tupl
         shutil.rmtree(incoming, ignore_errors=True)  # gone already once activated
 
 
+def _verify_and_check(incoming: Path, target: str, version: int) -> Health:
+    """Verify a downloaded bundle against its manifest and target, stamp its release record, and
+    health-check it in a child process."""
+    manifest = verify_bundle(incoming)
+    if manifest["target"] != target:
+        raise UpdateError(f"the bundle is for target '{manifest['target']}', not '{target}'")
+    release = {"target": target, "version": version, "model_sha256": manifest["model_sha256"], "installed_at": _now()}
+    _write_file(incoming / RELEASE_FILE, json.dumps(release, indent=2).encode())
+    return check_health_isolated(incoming)
+
+
 def _reinstall_active(client, info, target: str, version: int, install_dir: Path, slot: str) -> Health:
     """Download the active version again and replace its damaged slot in place (the other slot,
     the rollback target, stays as it is)."""
     incoming = _download_and_unpack(client, info, install_dir)
     try:
-        manifest = verify_bundle(incoming)
-        if manifest["target"] != target:
-            raise UpdateError(f"the bundle is for target '{manifest['target']}', not '{target}'")
-        release = {"target": target, "version": version, "model_sha256": manifest["model_sha256"], "installed_at": _now()}
-        _write_file(incoming / RELEASE_FILE, json.dumps(release, indent=2).encode())
-        health = check_health_isolated(incoming)
+        health = _verify_and_check(incoming, target, version)
         if not health.healthy:
             raise UpdateError(f"the downloaded version {version} failed its health check: {health.reason}")
         destination = install_dir / "slots" / slot
