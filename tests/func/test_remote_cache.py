@@ -22,6 +22,7 @@ import yaml
 
 from edgeforge.cli import main
 from tests.conftest import REPO
+from tests.func.test_pipeline import compose, edit_yaml  # the same project helpers
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -98,26 +99,6 @@ def wait_for_port(port: int, process: subprocess.Popen) -> None:
                 return
         time.sleep(0.2)
     raise AssertionError(f"moto_server did not listen on {port} within {SERVER_START_TIMEOUT_S} s")
-
-
-def edit_yaml(path: Path, updates: dict) -> None:
-    data = yaml.safe_load(path.read_text())
-    for dotted, value in updates.items():
-        node = data
-        *parents, last = dotted.split(".")
-        for key in parents:
-            node = node[key]
-        node[last] = value
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def compose(root: Path, *overrides: str) -> None:
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        assert main(["compose", *overrides]) == 0
-    finally:
-        os.chdir(cwd)
 
 
 @pytest.fixture(scope="module")
