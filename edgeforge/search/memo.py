@@ -256,24 +256,31 @@ def _host() -> str:
 
 
 def _alive(pid: int, staged_at_s: float) -> bool:
-    """Whether the writer `pid` of a staging folder last written at `staged_at_s` still runs. A
-    process with that pid that started after the folder was written reuses a dead writer's pid."""
+    """Whether the writer `pid` of a staging folder last written at `staged_at_s` still runs.
+
+    A zombie is dead (a killed writer whose new parent never reaps it, as under a container's init
+    that does not wait), and a process that started after the folder was written reuses a dead
+    writer's pid.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    started_s = _process_start_s(pid)
-    return started_s is None or started_s <= staged_at_s + 1.0
+    status = _process_status(pid)
+    if status is None:
+        return True  # no /proc: trust the signal
+    state, started_s = status
+    return state not in "ZX" and started_s <= staged_at_s + 1.0
 
 
-def _process_start_s(pid: int) -> float | None:
-    """When process `pid` started (seconds since the epoch), from /proc; None where there is none."""
+def _process_status(pid: int) -> tuple[str, float] | None:
+    """Process `pid`'s state letter and start time (seconds since the epoch), from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot_s = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
-        return boot_s + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return fields[0], boot_s + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
 

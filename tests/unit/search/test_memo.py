@@ -163,6 +163,20 @@ def test_memo_cleans_leftovers_of_a_killed_writer_at_the_next_run(tmp_path):
     assert not leftover.exists()
 
 
+def test_a_killed_writer_left_as_an_unreaped_zombie_counts_as_dead(tmp_path):
+    host = memo_module._host()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # exits; not waited for until the end
+    try:
+        deadline = time.monotonic() + 30
+        while memo_module._process_status(zombie.pid)[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        leftover = tmp_path / f".k1.{zombie.pid}@{host}.abcd1234"
+        leftover.mkdir()
+        assert remove_leftovers(tmp_path) == [leftover.name]
+    finally:
+        zombie.wait()
+
+
 def test_memo_recomputes_an_older_entry_without_a_seal_quietly(tmp_path, caplog):
     legacy = tmp_path / "measured" / "k1"
     legacy.mkdir(parents=True)
