@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/fit_latency.py            # the fitted figures, and what --write would change
     .venv/bin/python benchmarks/fit_latency.py --write    # rewrite throughput.<runtime> + its sources in specs/device/
     .venv/bin/python benchmarks/fit_latency.py --count    # recount the models of latency_reference.yaml
+    .venv/bin/python benchmarks/fit_latency.py --measure-host  # re-time every point of a preset that is this machine
 
 Reads benchmarks/latency_reference.yaml (groups, models, points; see its header) and fits each
 group with edgeforge.cost.calibration: rates per op kind and dtype, bytes per cycle, per-op
@@ -14,10 +15,13 @@ figures; its per-op overhead in µs follows its own clock.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,6 +75,19 @@ def count_vendored(name: str) -> dict:
 
 
 def count_built(name: str) -> dict:
+    described = BUILT[name][3]
+    return _work_entry(calibration.model_work(name, _read(build_tflite(name))), f"{described}, converted to TFLite")
+
+
+def _read(model_bytes: bytes):
+    from edgeforge.cost.graph import read_graph
+
+    return read_graph(model_bytes)
+
+
+@functools.cache
+def build_tflite(name: str) -> bytes:
+    """The .tflite bytes of a BUILT model (random weights: neither its work nor its speed depends on them)."""
     import os
 
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -78,9 +95,7 @@ def count_built(name: str) -> dict:
     import tensorflow as tf
     import tf_keras
 
-    from edgeforge.cost.graph import read_graph
-
-    architecture, kwargs, dtype, described = BUILT[name]
+    architecture, kwargs, dtype, _ = BUILT[name]
     kwargs = {"input_shape": (224, 224, 3), **kwargs}
     model = getattr(tf_keras.applications, architecture)(weights=None, **kwargs)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -95,7 +110,7 @@ def count_built(name: str) -> dict:
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = converter.inference_output_type = tf.int8
-    return _work_entry(calibration.model_work(name, read_graph(converter.convert())), f"{described}, converted to TFLite")
+    return converter.convert()
 
 
 def count_totals(name: str, dtype: str) -> dict:
@@ -137,6 +152,127 @@ def write_models(models: dict) -> None:
     block = "\n".join(lines) + "\n\n"
     start, end = text.index("\nmodels:") + 1, text.index("\npoints:") + 1
     REFERENCE.write_text(text[:start] + block + text[end:], encoding="utf-8")
+
+
+# -- measuring on this machine -------------------------------------------------------------------
+HOST_PRESET = "x86_host"
+HOST_ROUNDS = 3  # the best median of this many rounds: other work on a shared build machine only slows a round
+
+
+def measure_host(reference: dict) -> dict[int, tuple[float, str]]:
+    """point index -> (latency_ms, source) for every point of the preset that is this machine, fit
+    and held_out alike, timed the way a build times it (edgeforge.runtimes.timing.measure_latency:
+    warm-up, repeats, median), one thread; ONNX Runtime runs the same .tflite through tf2onnx."""
+    import platform
+
+    from edgeforge.runtimes.onnx_runtime import inference_session
+    from edgeforge.runtimes.timing import measure_latency
+
+    cpu = _cpu_name()
+    results = {}
+    for index, point in enumerate(reference["points"]):
+        if point.get("preset") != HOST_PRESET:
+            continue
+        if point["runtime"] == "tflite":
+            invoke, version = _litert_invoke(_tflite(point["model"])), f"LiteRT (ai-edge-litert) {_version('ai-edge-litert')}"
+        else:
+            session = inference_session(_onnx(point["model"]))
+            feeds = {i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], _ONNX_TYPES[i.type]) for i in session.get_inputs()}
+            invoke, version = (lambda s=session, f=feeds: s.run(None, f)), (
+                f"onnxruntime {_version('onnxruntime')} CPU EP (the float .tflite through tf2onnx {_version('tf2onnx')}; int8: "
+                "ONNX Runtime quantize_static QDQ with edgeforge's export settings, per-channel, reduce_range)")
+        medians = [measure_latency(invoke)["latency_ms"] for _ in range(HOST_ROUNDS)]
+        results[index] = (float(f"{min(medians):.4g}"), f"measured for edgeforge (benchmarks/fit_latency.py --measure-host): {version}, 1 thread, "
+                          f"{cpu} {platform.machine()}, best of {HOST_ROUNDS} medians of edgeforge.runtimes.timing.measure_latency")
+        print(f"measured {point['runtime']:<12} {point['model']:<28} {results[index][0]:>8.4g} ms (was {point['latency_ms']:g})", file=sys.stderr)
+    return results
+
+
+_ONNX_TYPES = {"tensor(float)": "float32", "tensor(int8)": "int8", "tensor(uint8)": "uint8"}
+
+
+def _litert_invoke(model_bytes: bytes):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_bytes, num_threads=1)
+    interpreter.allocate_tensors()
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
+    return interpreter.invoke
+
+
+def _tflite(name: str) -> bytes:
+    return (ROOT / VENDORED[name]).read_bytes() if name in VENDORED else build_tflite(name)
+
+
+def _onnx(name: str) -> bytes:
+    """The ONNX model of a reference model as an edgeforge build makes it: the float graph through
+    tf2onnx, and for int8 ONNX Runtime's static QDQ quantization with the settings of
+    edgeforge/export/onnx.py (calibrated here on seeded uniform inputs: the speed does not depend on
+    the ranges)."""
+    import tempfile
+
+    import tf2onnx
+    from onnxruntime import quantization
+
+    from edgeforge.export.onnx import REDUCE_RANGE
+
+    base, _, dtype = name.rpartition("_")
+    with tempfile.TemporaryDirectory() as folder:
+        tflite, float_onnx, int8_onnx = (Path(folder) / f for f in ("model.tflite", "float.onnx", "int8.onnx"))
+        tflite.write_bytes(_tflite(f"{base}_float32"))
+        model, _ = tf2onnx.convert.from_tflite(str(tflite), opset=13)
+        if dtype == "float32":
+            return model.SerializeToString()
+        float_onnx.write_bytes(model.SerializeToString())
+        (graph_input,) = model.graph.input
+        shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
+        rng = np.random.default_rng(0)
+        feeds = iter([{graph_input.name: rng.random(shape, dtype=np.float32)} for _ in range(8)])
+
+        class Reader:
+            def get_next(self):
+                return next(feeds, None)
+
+        quantization.quantize_static(
+            float_onnx, int8_onnx, Reader(), quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+            reduce_range=REDUCE_RANGE, activation_type=quantization.QuantType.QInt8,
+            weight_type=quantization.QuantType.QInt8, calibrate_method=quantization.CalibrationMethod.MinMax,
+        )
+        return int8_onnx.read_bytes()
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def _cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def write_measurements(reference: dict, measured: dict[int, tuple[float, str]]) -> None:
+    """Rewrite latency_ms and source of the measured points in the reference file, nothing else
+    (a point's role is never touched)."""
+    text = REFERENCE.read_text(encoding="utf-8")
+    starts = [m.start() for m in re.finditer(r"^  - \{", text, flags=re.M)]
+    assert len(starts) == len(reference["points"]), "one '  - {' line per point expected"
+    pieces, last = [], 0
+    for index, start in enumerate(starts):
+        if index not in measured:
+            continue
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        point = text[start:end]
+        latency_ms, source = measured[index]
+        point = re.sub(r"latency_ms: [0-9.eE+-]+,", f"latency_ms: {latency_ms:g},", point, count=1)
+        point = re.sub(r'source: ".*?"\}', lambda _: f"source: {json.dumps(source)}}}", point, count=1, flags=re.S)
+        pieces += [text[last:start], point]
+        last = end
+    REFERENCE.write_text("".join(pieces) + text[last:], encoding="utf-8")
 
 
 # -- fitting -------------------------------------------------------------------------------------
@@ -308,8 +444,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the presets' throughput blocks")
     parser.add_argument("--count", action="store_true", help="recount the models of the reference file")
+    parser.add_argument("--measure-host", action="store_true",
+                        help=f"re-time every point of {HOST_PRESET} (this machine) in its runtime and rewrite them")
     args = parser.parse_args()
     reference = calibration.load_reference(REFERENCE)
+    if args.measure_host:
+        write_measurements(reference, measure_host(reference))
+        return 0
     if args.count:
         write_models(count_models(reference))
         return 0

@@ -7,7 +7,8 @@
 Reads benchmarks/latency_reference.yaml and the presets in specs/device/. Every point is predicted
 by edgeforge.cost.latency with the figures of its group's preset, evaluated at the clock of the
 board measured. Per core and runtime it prints the fit error, the leave-one-board-out error (each
-board predicted by a refit without it) and the held-out error (points never fitted: MLPerf Tiny
+board predicted by a refit without it), the leave-one-point-out error (each fit point predicted by
+a refit without it: the model-selection figure of a single-board group) and the held-out error (points never fitted: MLPerf Tiny
 v0.5 and others), against the acceptance target: at least 90% of held-out points within ±25% and
 mean |error| at most 15%, for every core/runtime with at least three held-out points. Energy is
 checked the same way where a point publishes energy per inference and its board is a preset.
@@ -70,6 +71,7 @@ def evaluate(reference: dict) -> dict:
         lobo = calibration.leave_one_board_out(name, fit_points, works, group["prior"])
         summary["fit"] = _stats(errors["fit"])
         summary["leave_one_board_out"] = _stats([e for _, e in lobo])
+        summary["leave_one_point_out"] = _stats([e for _, e in calibration.leave_one_point_out(name, fit_points, works, group["prior"])])
         summary["held_out"] = _stats(errors["held_out"])
         summary["held_out_energy"] = _stats(energy_errors)
         held = summary["held_out"]
@@ -141,6 +143,9 @@ def print_report(result: dict) -> None:
         line = f"{name:<26} error bar ±{summary['latency_error']:.0%}; fit mean |error| {fit.get('mean_abs_pct', '-')}%"
         if lobo["n"]:
             line += f"; leave-one-board-out mean {lobo['mean_abs_pct']}% (n={lobo['n']}, worst {lobo['worst_pct']}%)"
+        lopo = summary["leave_one_point_out"]
+        if lopo["n"]:
+            line += f"; leave-one-point-out mean {lopo['mean_abs_pct']}% (n={lopo['n']})"
         if held["n"]:
             line += (f"; held-out {held['within_25pct']}/{held['n']} within ±25%, mean {held['mean_abs_pct']}%, "
                      f"worst {held['worst_pct']}%")

@@ -5,6 +5,7 @@
     │   ├── SpecError              a spec value is wrong; carries every problem found
     │   ├── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
     │   │   └── CorruptModelError  native code crashed on the model (also a BuildError: the search skips it)
+    │   ├── UnsupportedOnnxOp      model.path's ONNX graph has an op edgeforge cannot convert to TFLite
     │   ├── DataError              the data at dataset.path is missing, unreadable or unusable
     │   ├── KeysError              signing keys missing, unreadable or not the trusted ones
     │   └── MonitorError           `monitor` could not judge drift (any failure: never exit 1)
@@ -47,6 +48,11 @@ class SpecError(UserError):
 
 class ModelFileError(UserError):
     pass
+
+
+class UnsupportedOnnxOp(UserError):
+    """An ONNX node edgeforge's ONNX-to-tf_keras converter (models/onnx_import.py) does not handle;
+    the message names model.path, the op, the node and why."""
 
 
 class DataError(UserError):

@@ -6,7 +6,8 @@ here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs
     build/search/summary.json, targets/<T>.json,    search
                  models/<candidate>.<suffix>
     build/memo/                                     search (persistent; EDGEFORGE_MEMO_DIR moves it)
-    build/export-memo/                              export@T's own reuse memo (not a DVC output)
+    build/export-memo/                              export@T's own reuse memo (not a DVC output), with
+                                                    select@T's plots and the report's layer profiles
     build/targets/<T>/selected.json, pareto.*,      select@T
                       candidates.json               (candidates.json: the `dvc plots` data)
     build/targets/<T>/export/                       export@T (exports.json, parity.json, the files)

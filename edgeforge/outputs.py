@@ -24,12 +24,16 @@ from edgeforge.errors import BuildError, CorruptBuildError
 CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
     "ram_kb": ("ram_bytes", 1 / 1024, "max"),  # the arena the application reserves (TFLM: + margin)
     "flash_kb": ("flash_bytes", 1 / 1024, "max"),
-    "download_kb": ("download_bytes", 1 / 1024, "max"),  # the device's model file gzipped (over-the-air)
+    "download_kb": ("download_bytes", 1 / 1024, "max"),  # the released bundle.tar.gz (bundle/download.py)
     "latency_ms": ("latency_ms", 1.0, "max"),
     "energy_mj": ("energy_mj", 1.0, "max"),
     "avg_power_mw": ("avg_power_mw", 1.0, "max"),
     "min_accuracy": ("accuracy", 1.0, "min"),
     "max_accuracy_drop": ("accuracy_drop", 1.0, "max"),
+    # model.task anomaly_detection: the quality the search ranks (`accuracy`) is its ROC AUC
+    # (edgeforge/evaluate/task.py), so its constraints judge the same figure
+    "min_auc": ("accuracy", 1.0, "min"),
+    "max_auc_drop": ("accuracy_drop", 1.0, "max"),
 }
 
 

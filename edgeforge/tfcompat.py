@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 def import_tf():
@@ -21,3 +22,22 @@ def seed_everything(seed: int) -> None:
     tf, tf_keras = import_tf()
     tf_keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+@contextmanager
+def fresh_layer_names():
+    """Inside the block, Keras numbers auto-named layers and models from scratch, as in a new process.
+
+    Keras names a layer without an explicit name from a process-wide counter ("dense", then "dense_5"
+    once other models were built), and layer names end up in TFLite and ONNX tensor names and in the
+    memo's HDF5 files. Every model edgeforge builds (architectures, user factories, imported ONNX
+    graphs, TF-MOT's wrapping) is built inside this block, so its bytes depend on its recipe only,
+    never on what the process built before (a partly deleted memo, a resumed search). Keras's public
+    `reset_uids` rather than a rename afterwards: variables and name scopes take the names at
+    creation, so only names given at creation are reliably the names everywhere. Keras needs names
+    unique within a model only, so restarting the count does not clash with models built earlier
+    (only a layer object made before the block and reused inside it could).
+    """
+    _, tf_keras = import_tf()
+    tf_keras.backend.reset_uids()
+    yield

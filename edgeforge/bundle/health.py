@@ -34,7 +34,7 @@ class Health:
 def check_health(bundle_dir: Path) -> Health:
     from edgeforge.bundle.package import load_canary, verify_bundle
     from edgeforge.errors import BundleError
-    from edgeforge.runtimes import RUNTIMES, NotRunnableHere, runtime_for_format
+    from edgeforge.runtimes import RUNTIMES, NotRunnableHere, runtime_for_bundle
 
     bundle_dir = Path(bundle_dir)
     try:
@@ -43,9 +43,9 @@ def check_health(bundle_dir: Path) -> Health:
         model_bytes = (bundle_dir / manifest["model_file"]).read_bytes()
     except (BundleError, OSError, KeyError, ValueError) as error:
         return Health(False, f"bundle unreadable: {error}")
-    # The runtime a Linux-class device or MCU-flashing gateway checks the format with (the package
-    # stage records canary outputs with the same one); else the manifest's runtime.
-    runtime = runtime_for_format(manifest["format"]) or RUNTIMES.get(manifest["runtime"])
+    # The runtime the package stage recorded the canary outputs with (`runtime_for_bundle`); else
+    # the manifest's runtime, which says why it cannot run here.
+    runtime = runtime_for_bundle(manifest["format"], manifest["runtime"]) or RUNTIMES.get(manifest["runtime"])
     name = runtime.name if runtime else manifest["runtime"]
     try:
         if runtime is None:

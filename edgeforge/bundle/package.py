@@ -42,6 +42,7 @@ RELEASE_FILE = "release.json"  # written next to the bundle by the device update
 SCHEMA_VERSION = 1
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 WALL_CLOCK_SUFFIX = "_seconds"  # build timings: never in a bundle (see `without_build_timings`)
+DOWNLOAD_KEYS = ("download_bytes", "download_source")  # the bundle's own size: never in it
 
 
 def build_bundle(
@@ -119,8 +120,12 @@ def build_bundle(
 def without_build_timings(metrics: dict) -> dict:
     """The metrics a manifest carries: all but wall-clock timings (`train_seconds`,
     `convert_seconds`, any `*_seconds`), which differ between two builds of the same model and
-    would make its bundle differ too; they stay in the search outputs (build/search/)."""
-    return {key: value for key, value in metrics.items() if not key.endswith(WALL_CLOCK_SUFFIX)}
+    would make its bundle differ too; they stay in the search outputs (build/search/). Nor the
+    bundle's own download size (`download_bytes`), which the manifest, inside that download, cannot
+    state without changing it: the release's signed metadata carries it as the target's length."""
+    return {
+        key: value for key, value in metrics.items() if not key.endswith(WALL_CLOCK_SUFFIX) and key not in DOWNLOAD_KEYS
+    }
 
 
 def manifest_bytes(manifest: dict) -> bytes:

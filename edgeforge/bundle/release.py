@@ -3,25 +3,25 @@
     REPO_DIR/
       metadata/  1.root.json (N.root.json after rotations), root.json,
                  N.targets.json, N.snapshot.json, timestamp.json
-      targets/   <target>/<sha256>.bundle.tar      (consistent snapshots: files never change)
+      targets/   <target>/<sha256>.bundle.tar.gz   (consistent snapshots: files never change)
 
-Each target has one TUF target path, `<target>/bundle.tar`: a deterministic tar of its bundle
-directory. Its signed `custom` field carries the release version, which grows by one every time
+Each target has one TUF target path, `<target>/bundle.tar.gz`: a deterministic tar of its bundle
+directory, gzipped deterministically (edgeforge/bundle/download.py: level 9, mtime 0), so its
+length is the `download_bytes` the search predicted and `download_kb` limits. Its signed `custom` field carries the release version, which grows by one every time
 the bundle's bytes change; an unchanged bundle is not republished. Files are written first and
 timestamp.json last, so a client sees either the old release or the complete new one.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from edgeforge.bundle.download import ARCHIVE_SUFFIX, bundle_archive
 from edgeforge.bundle.keys import (
     ONLINE_ROLES,
     ROLES,
@@ -37,7 +37,7 @@ from edgeforge.errors import KeysError, UserError
 
 logger = logging.getLogger(__name__)
 
-BUNDLE_FILE = "bundle.tar"
+BUNDLE_FILE = f"bundle{ARCHIVE_SUFFIX}"
 ROOT_RENEWAL_WARNING = timedelta(days=30)
 
 
@@ -162,16 +162,8 @@ def latest_versions(repo_dir: Path) -> dict[str, int]:
 
 
 def pack_bundle(bundle_dir: Path) -> bytes:
-    """A deterministic tar of the bundle directory: sorted names, no owners, no times."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path in sorted(p for p in Path(bundle_dir).rglob("*") if p.is_file()):
-            info = tarfile.TarInfo(path.relative_to(bundle_dir).as_posix())
-            info.size = path.stat().st_size
-            info.mode = 0o644
-            with open(path, "rb") as file:
-                archive.addfile(info, file)
-    return buffer.getvalue()
+    """What is published for a bundle directory: its deterministic tar, deterministically gzipped."""
+    return bundle_archive(bundle_dir)
 
 
 class _Repository:

@@ -31,12 +31,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gzip
 import json
 import logging
 import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -415,12 +417,16 @@ def _download_and_unpack(client, info, install_dir: Path) -> Path:
 
 
 def _unpack(archive_path: Path, destination: Path) -> None:
-    with tarfile.open(archive_path) as archive:
-        for member in archive:
-            name = PurePosixPath(member.name)
-            if not member.isfile() or name.is_absolute() or ".." in name.parts:
-                raise BundleError(f"refusing archive entry '{member.name}'")
-            _write_file(destination / name, archive.extractfile(member).read())
+    """Unpack the release's gzipped tar (edgeforge/bundle/download.py): regular files only."""
+    try:
+        with tarfile.open(archive_path, mode="r:gz") as archive:
+            for member in archive:
+                name = PurePosixPath(member.name)
+                if not member.isfile() or name.is_absolute() or ".." in name.parts:
+                    raise BundleError(f"refusing archive entry '{member.name}'")
+                _write_file(destination / name, archive.extractfile(member).read())
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise BundleError(f"the downloaded archive is not a gzipped tar ({type(error).__name__}: {error})") from None
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -15,7 +15,8 @@ cycles per unit of work, so the fit is a non-negative least-squares problem on r
 
 with a ridge pull (`RIDGE`) towards a prior: the group's documented kind ratios (`PRIORS`)
 scaled by a first fit of one scale per dtype. A kind the points barely exercise stays at the
-prior ratio; one they pin down moves to the data. A kind no fit point exercises gets no rate
+prior ratio; one they pin down moves to the data. Kinds a prior ties (`TIED`: XNNPACK's GEMM kinds) share one
+unknown at their prior ratio: fewer free parameters than points can pin down over-fit. A kind no fit point exercises gets no rate
 (the preset's default prices it, flagged as uncalibrated).
 
 `benchmarks/fit_latency.py --write` turns each group's fit into the throughput blocks of its
@@ -44,11 +45,25 @@ RIDGE = 0.05
 PRIORS: dict[str, dict[str, float]] = {
     "cmsis-nn": {"conv": 1.0, "pointwise": 0.8, "depthwise": 1.6, "fully_connected": 1.0, MEMORY: 1.0},
     "xnnpack": {"conv": 1.0, "pointwise": 0.8, "depthwise": 2.0, "fully_connected": 1.0, MEMORY: 0.3},
+    "mlas": {"conv": 1.0, "pointwise": 0.8, "depthwise": 2.0, "fully_connected": 1.0, MEMORY: 0.3},  # ONNX Runtime: as XNNPACK
     "gpu": {"conv": 1.0, "pointwise": 1.0, "depthwise": 1.0, "fully_connected": 1.0, MEMORY: 1.0},
 }
+# Kinds that share one fitted scale with another kind, at their PRIORS ratio, by prior. XNNPACK
+# (LiteRT) and MLAS (ONNX Runtime) run a kxk convolution (im2col / indirect GEMM), a 1x1
+# convolution and a fully connected layer on the same GEMM micro-kernels, and the eight points of
+# a group cannot tell their rates apart: fitted separately, x86 LiteRT's int8 fully connected came
+# out at 388 MACs per cycle. Tied, x86 LiteRT's leave-one-point-out mean |error| drops from 83% to
+# 68% (benchmarks/latency_model.py prints it). ONNX Runtime (prior `mlas`) stays untied: its int8
+# QDQ graphs run convolutions as QLinearConv and fully connected layers as MatMulInteger/QGemm,
+# different MLAS kernels, and tying raised its leave-one-point-out error (23% to 26%). CMSIS-NN stays untied: its fully connected layer is a
+# separate vector-matrix kernel and 1x1 convolutions take a fast path without im2col, and tying
+# them pushed the Cortex-M33 depthwise rate to 3 MACs per cycle, above the core's 2-MAC SMLAD peak.
+# Depthwise and memory-bound ops keep their own rates everywhere: their kernels differ.
+GEMM_TIED = {"pointwise": "conv", "fully_connected": "conv"}
+TIED: dict[str, dict[str, str]] = {"xnnpack": GEMM_TIED}
 # Cycles per operator before any fit: interpreter dispatch and kernel set-up (TFLM: ~2,000 cycles
 # on a Cortex-M; LiteRT/ONNX Runtime: a few µs of a GHz core; an accelerator: a kernel launch).
-PRIOR_OP_CYCLES = {"cmsis-nn": 2000.0, "xnnpack": 5000.0, "gpu": 20000.0}
+PRIOR_OP_CYCLES = {"cmsis-nn": 2000.0, "xnnpack": 5000.0, "mlas": 5000.0, "gpu": 20000.0}
 # Error bar of a group too thin to measure its own (fewer than HELD_OUT_MIN held-out points and
 # a single board): documented, not measured.
 DEFAULT_ERROR = 0.5
@@ -164,8 +179,9 @@ def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prio
     scale, _ = nnls(np.array(rows), np.array(target))
     scale = np.append(scale, op_prior)
     # Step 2: every (kind, dtype) the points exercise, pulled towards scale × ratio.
+    tied = TIED.get(prior, {})
     exercised = sorted({
-        (kind, works[p.model].dtype) for p in points for kind, macs in works[p.model].macs.items() if macs
+        (tied.get(kind, kind), works[p.model].dtype) for p in points for kind, macs in works[p.model].macs.items() if macs
     } | {(MEMORY, works[p.model].dtype) for p in points if works[p.model].memory_bytes})
     unknowns = [*exercised, ("op", "")]
     start = np.array([
@@ -175,7 +191,7 @@ def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prio
     rows, target = [], []
     for p in points:
         work = works[p.model]
-        row = np.array([_units(work, kind, dtype) for kind, dtype in unknowns], dtype=float)
+        row = np.array([_units(work, kind, dtype, tied, ratios) for kind, dtype in unknowns], dtype=float)
         rows.append(row / p.cycles)
         target.append(1.0)
     for j, value in enumerate(start):
@@ -185,6 +201,9 @@ def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prio
         target.append(math.sqrt(RIDGE))
     solution, _ = nnls(np.array(rows), np.array(target))
     cycles = {u: float(max(c, 1e-9)) for u, c in zip(unknowns[:-1], solution[:-1])}
+    for kind, dtype in {(k, works[p.model].dtype) for p in points for k, macs in works[p.model].macs.items() if macs}:
+        if tied.get(kind, kind) != kind:  # a tied kind: its representative's cycles at the prior ratio
+            cycles[(kind, dtype)] = cycles[(tied[kind], dtype)] * ratios.get(kind, 1.0) / ratios.get(tied[kind], 1.0)
     fit = GroupFit(group, cycles, float(solution[-1]), len(points), dtypes)
     fit.default_macs_per_cycle = _default_rates(fit, points, works)
     return fit
@@ -229,6 +248,20 @@ def leave_one_board_out(group: str, points: list[Point], works: dict[str, ModelW
     return results
 
 
+def leave_one_point_out(group: str, points: list[Point], works: dict[str, ModelWork], prior: str) -> list[tuple[Point, float]]:
+    """(point, relative error) of each fit point predicted by a fit without it: the model-selection
+    figure of a group measured on a single board, where leave-one-board-out has nothing to leave."""
+    results = []
+    for i, p in enumerate(points):
+        rest = points[:i] + points[i + 1 :]
+        if not rest:
+            continue
+        fit = fit_group(group, rest, works, prior)
+        if works[p.model].dtype in fit.default_macs_per_cycle:
+            results.append((p, relative_error(predict_point(p, fit, works), p.latency_ms)))
+    return results
+
+
 def group_error(group: str, fit_points: list[Point], held_out: list[Point], works, prior: str, fit: GroupFit) -> tuple[float, str]:
     """(error bar, how it was measured) of a group: held-out points when there are enough, else
     leave-one-board-out, else DEFAULT_ERROR."""
@@ -267,12 +300,18 @@ def reference_works(reference: dict) -> dict[str, ModelWork]:
     }
 
 
-def _units(work: ModelWork, kind: str, dtype: str) -> float:
+def _units(work: ModelWork, kind: str, dtype: str, tied: dict[str, str] | None = None,
+           ratios: dict[str, float] | None = None) -> float:
+    """A point's work in the units of one unknown: a tied kind's MACs count towards its
+    representative, weighted by their prior ratio."""
     if kind == "op":
         return work.ops
     if work.dtype != dtype:
         return 0.0
-    return work.memory_bytes if kind == MEMORY else work.macs.get(kind, 0)
+    if kind == MEMORY:
+        return work.memory_bytes
+    tied, ratios = tied or {}, ratios or {}
+    return sum(macs * ratios.get(k, 1.0) / ratios.get(kind, 1.0) for k, macs in work.macs.items() if tied.get(k, k) == kind)
 
 
 def _prior_units(work: ModelWork, ratios: dict[str, float]) -> float:

@@ -40,7 +40,7 @@ def check_fits(profile: dict, device: Device, constraints: Constraints | None = 
     """{constraint: {limit, value, ok}}; accuracy constraints need data and are left out."""
     if constraints is None:
         constraints = Constraints(ram_kb=device.ram_kb, flash_kb=device.flash_kb)
-    measurable = constraints.model_copy(update={"min_accuracy": None, "max_accuracy_drop": None})
+    measurable = constraints.model_copy(update={"min_accuracy": None, "max_accuracy_drop": None, "min_auc": None, "max_auc_drop": None})
     if profile.get("avg_power_mw") is None:
         measurable = measurable.model_copy(update={"avg_power_mw": None})
     return {

@@ -7,6 +7,21 @@ from edgeforge.cost.weights import compressed_bytes
 from edgeforge.runtimes import get_runtime
 
 
+CLASS_FIGURES = ("class_accuracy", "class_samples")  # classification: `evaluate.quality.class_accuracies`
+# What a task other than classification measures beside its quality (`evaluate.task.Task.measure`)
+TASK_FIGURES = ("metric", "auc", "val_auc", "threshold", "detection_rate", "false_alarm_rate")
+
+
+def task_metrics(accuracy: dict, base_accuracy: float) -> dict:
+    """The task's own figures under their own names: for anomaly_detection `auc` (= `accuracy`,
+    the search's quality), `auc_drop`, the `threshold` the bundle ships and the rates at it; {} for
+    classification, whose metrics stay as they were."""
+    figures = {key: accuracy[key] for key in TASK_FIGURES if key in accuracy}
+    if "metric" in figures:
+        figures[f"{figures['metric']}_drop"] = round(base_accuracy - accuracy["accuracy"], 6)
+    return figures
+
+
 def candidate_metrics(
     *,
     tflite_bytes: bytes,
@@ -40,8 +55,8 @@ def candidate_metrics(
         "accuracy_drop": round(base_accuracy - accuracy["accuracy"], 6),
         "model_bytes": len(artifact_bytes),
         "compressed_bytes": conversion["compressed_bytes"],
-        # the `download_kb` figure: the file the device loads, gzipped (level 9) as an over-the-air
-        # transfer compresses it; LUT compression, clustering and pruning all shrink it
+        # the file the device loads, gzipped: what a profile knows of the download; the search
+        # replaces it with the whole released bundle's size (bundle/download.py, Evaluator)
         "download_bytes": compressed_bytes(artifact_bytes),
         "weight_sparsity": conversion["weight_sparsity"],
         "max_unique_weights": conversion["max_unique_weights"],
@@ -51,6 +66,10 @@ def candidate_metrics(
     }
     if "avg_power_mw" in profile:
         metrics["avg_power_mw"] = profile["avg_power_mw"]
+    metrics.update(task_metrics(accuracy, base_accuracy))
+    # per class index: accuracy (None for a class the held-out split lacks) and samples, from the
+    # same runtime predictions as `accuracy`; the report names the classes (build/data/info.json)
+    metrics.update({key: accuracy[key] for key in CLASS_FIGURES if key in accuracy})
     if "compression" in device_costs:  # TFLite Micro: LUT-compressed weights, or why not
         from edgeforge.runtimes.tflm_compression import describe
 

@@ -15,7 +15,7 @@ Register it in `edgeforge.export.EXPORTERS`. An exporter that cannot convert the
 
 An exporter also owns how its artifact is verified (`edgeforge.export.parity` asks each format the
 same way): `runner` returns a function computing scores with the written files in the runtime that
-loads them here (by default the registry's `runtime_for_format`), or raises `NotRunnableHere`
+loads them here (by default the registry's `runtime_for_bundle`), or raises `NotRunnableHere`
 saying why not; `structure` checks what can be checked of a format that cannot run here.
 """
 
@@ -58,10 +58,11 @@ class Exporter:
         raise TypeError(f"exporter '{self.name}' does not implement export()")
 
     def runner(self, paths: list[Path], context: ExportContext) -> Callable[[np.ndarray], np.ndarray]:
-        """predict(x) -> scores with the written files, in the runtime that loads them on this machine."""
-        from edgeforge.runtimes import runtime_for_format
+        """predict(x) -> scores with the written files, in the runtime that loads them on this machine
+        (the target's own where it runs: LiteRT cannot load TFLite Micro's LUT-compressed weights)."""
+        from edgeforge.runtimes import runtime_for_bundle
 
-        runtime = runtime_for_format(self.name)
+        runtime = runtime_for_bundle(self.name, context.target.runtime)
         if runtime is None:
             raise NotRunnableHere(f"no runtime that loads '{self.name}' runs on this machine")
         if context.quantization not in runtime.quantization_modes:

@@ -22,7 +22,7 @@ import numpy as np
 
 from edgeforge.errors import BuildError
 from edgeforge.export.base import ExportContext
-from edgeforge.runtimes import NotRunnableHere, runtime_for_format
+from edgeforge.runtimes import NotRunnableHere, runtime_for_bundle
 
 TOP1_AGREEMENT_MIN = 0.995
 MAX_ACCURACY_DROP = 0.01
@@ -59,7 +59,8 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
     keras_model = context.load_keras()
     keras_scores = keras_model.predict(x, batch_size=256, verbose=0).astype(np.float32)
     if context.quantization in QUANTIZED_MODES:
-        reference_name, reference = "tflite", runtime_for_format("tflite").predict(reference_tflite(context), x)
+        reference_runtime = runtime_for_bundle("tflite", context.target.runtime)
+        reference_name, reference = "tflite", reference_runtime.predict(reference_tflite(context), x)
         check = {"metric": "accuracy_drop", "max": MAX_ACCURACY_DROP}
     else:
         reference_name, reference, check = "keras", keras_scores, {"metric": "top1_agreement", "min": TOP1_AGREEMENT_MIN}

@@ -72,13 +72,18 @@ def load_factory(reference: str, root: str | Path = "."):
 
 def build_from_factory(reference: str, input_shape, num_classes: int, width: float, dropout: float, root: str | Path = "."):
     """A fresh model from the user's factory, checked to be a tf_keras model with the right output."""
-    from edgeforge.tfcompat import import_tf
+    from edgeforge.tfcompat import fresh_layer_names, import_tf
 
     _, keras = import_tf()
     function = load_factory(reference, root)
     shape = tuple(int(d) for d in input_shape)
     try:
-        model = function(shape, num_classes, width=width, dropout=dropout)
+        # Your code may leave layers unnamed: Keras then names them from a per-process counter, and
+        # those names reach the .tflite. Counting afresh for each call gives the names a first build
+        # in a new process gets, so the bytes never depend on what the process built before; renaming
+        # afterwards could not reach the variables and name scopes made under the old names.
+        with fresh_layer_names():
+            model = function(shape, num_classes, width=width, dropout=dropout)
     except Exception as error:
         raise UserError(
             f"{KEY}: {reference}{shape, num_classes} with width={width:g}, dropout={dropout:g} raised "

@@ -1,5 +1,5 @@
 """Your trained model file as the base model: `model.path` (.h5, .keras saved by tf_keras, or a
-SavedModel folder).
+SavedModel folder; an .onnx file goes through models/onnx_import.py).
 
 Files saved by Keras 3 (`keras>=3`, the default `tf.keras` of TensorFlow >= 2.16) do not load in
 tf_keras, which TF-MOT needs; they are recognized before loading and get a way to re-save them.
@@ -37,10 +37,16 @@ def saved_keras_version(path: Path) -> str | None:
     return None
 
 
-def load_model_file(path: str | Path, input_shape=None, num_classes: int | None = None, root: str | Path = "."):
-    """The tf_keras model in `path` (relative to `root`), checked against the data when given."""
+def load_model_file(path: str | Path, input_shape=None, num_classes: int | None = None, root: str | Path = ".", sample_x=None):
+    """The tf_keras model in `path` (relative to `root`), checked against the data when given.
+
+    An ONNX file becomes its channels-last tf_keras twin, checked against ONNX Runtime on
+    `sample_x` when given (the train stage gives the validation split; the search's structure-only
+    models skip the check)."""
     from edgeforge.tfcompat import import_tf
 
+    if str(path).lower().endswith(".onnx"):
+        return load_onnx_file(path, input_shape, num_classes, root, sample_x)
     full = Path(root) / path
     if not full.exists():
         raise UserError(f"{KEY}: {path} does not exist; train and save your model there, or fix the path")
@@ -67,6 +73,24 @@ def load_model_file(path: str | Path, input_shape=None, num_classes: int | None 
             raise UserError(f"{KEY}: {path} takes samples shaped {got}, the data's are {expected}; save a model for the data's shape")
     if num_classes is not None:
         check_output(model, num_classes, f"{KEY}: {path}")
+    return model
+
+
+def load_onnx_file(path, input_shape, num_classes, root=".", sample_x=None):
+    """The tf_keras twin of the ONNX model in `path` (the base every TFLite candidate is made
+    from), after its parity check against ONNX Runtime on `sample_x` (printed; beyond the
+    tolerance a UserError)."""
+    from edgeforge.models.onnx_import import check_parity, keras_from_onnx
+
+    if input_shape is None:
+        raise ValueError("an ONNX model.path needs the data's input_shape")
+    model, onnx_model = keras_from_onnx(path, input_shape, root)
+    if num_classes is not None:
+        check_output(model, num_classes, f"{KEY}: {path}")
+    if sample_x is None:
+        return model
+    parity = check_parity(model, onnx_model, sample_x, str(path))
+    print(f"{KEY}: {path}: converted for TFLite; max |difference| to ONNX Runtime {parity['max_abs_diff']:.3g} on {parity['samples']} samples")
     return model
 
 

@@ -9,6 +9,11 @@ latency) price a 1-D model through the 2-D ops it runs as. TF-MOT has no quantiz
 wrapper for Conv1D or MaxPooling1D: a QAT candidate of a 1-D tiny_cnn or ds_cnn fails in the
 search with TF-MOT's reason, and post-training int8 still applies. ds_cnn's 1-D blocks are
 SeparableConv1D, which TF-MOT can prune and cluster (DepthwiseConv1D it cannot).
+
+Every layer is named explicitly ("input", "conv_1", "pool_1", ..., "dense", "softmax"). Keras's
+automatic names count up per process ("dense", then "dense_5" once other models were built), and
+they end up in the TFLite tensor names: auto names would make a model's bytes depend on what the
+process built before it (a partly deleted memo, a resumed search).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import math
 from collections.abc import Callable
 
 from edgeforge.errors import UserError
-from edgeforge.tfcompat import import_tf
+from edgeforge.tfcompat import fresh_layer_names, import_tf
 
 SHAPE_NAMES = {2: "(T, C)", 3: "(H, W, C)"}
 
@@ -27,6 +32,13 @@ def scaled(channels: int, width: float) -> int:
     return max(2, int(math.ceil(channels * width)))
 
 
+def classifier(layers, num_classes: int, dropout: float, flatten: bool = False) -> list:
+    """The head every architecture ends with: (flatten,) dropout, dense logits, softmax."""
+    head = [layers.Flatten(name="flatten")] if flatten else []
+    return [*head, layers.Dropout(dropout, name="dropout"), layers.Dense(num_classes, name="dense"),
+            layers.Softmax(name="softmax")]
+
+
 def tiny_cnn(input_shape, num_classes: int, width: float, dropout: float):
     """Two conv blocks (3-wide kernels, 2x max pooling) and a dense classifier."""
     _, keras = import_tf()
@@ -34,15 +46,12 @@ def tiny_cnn(input_shape, num_classes: int, width: float, dropout: float):
     conv, pool = (layers.Conv1D, layers.MaxPooling1D) if len(input_shape) == 2 else (layers.Conv2D, layers.MaxPooling2D)
     return keras.Sequential(
         [
-            layers.Input(shape=input_shape),
-            conv(scaled(16, width), 3, padding="same", activation="relu"),
-            pool(2, padding="same"),
-            conv(scaled(32, width), 3, padding="same", activation="relu"),
-            pool(2, padding="same"),
-            layers.Flatten(),
-            layers.Dropout(dropout),
-            layers.Dense(num_classes),
-            layers.Softmax(),
+            layers.Input(shape=input_shape, name="input"),
+            conv(scaled(16, width), 3, padding="same", activation="relu", name="conv_1"),
+            pool(2, padding="same", name="pool_1"),
+            conv(scaled(32, width), 3, padding="same", activation="relu", name="conv_2"),
+            pool(2, padding="same", name="pool_2"),
+            *classifier(layers, num_classes, dropout, flatten=True),
         ],
         name="tiny_cnn",
     )
@@ -52,20 +61,23 @@ def ds_cnn(input_shape, num_classes: int, width: float, dropout: float):
     """Depthwise-separable CNN in the style of the MLPerf Tiny keyword-spotting model."""
     _, keras = import_tf()
     layers = keras.layers
+    stack = [layers.Input(shape=input_shape, name="input")]
     if len(input_shape) == 2:
-        stack = [layers.Input(shape=input_shape), layers.Conv1D(scaled(32, width), 3, padding="same", activation="relu")]
-        stack += [layers.SeparableConv1D(scaled(32, width), 3, padding="same", activation="relu") for _ in range(2)]
-        pooling = layers.GlobalAveragePooling1D()
+        stack += [layers.Conv1D(scaled(32, width), 3, padding="same", activation="relu", name="conv_1")]
+        stack += [
+            layers.SeparableConv1D(scaled(32, width), 3, padding="same", activation="relu", name=f"separable_{block}")
+            for block in (1, 2)
+        ]
+        pooling = layers.GlobalAveragePooling1D(name="pool")
     else:
-        stack = [layers.Input(shape=input_shape), layers.Conv2D(scaled(32, width), 3, padding="same", activation="relu")]
-        for _ in range(2):
+        stack += [layers.Conv2D(scaled(32, width), 3, padding="same", activation="relu", name="conv_1")]
+        for block in (1, 2):
             stack += [
-                layers.DepthwiseConv2D(3, padding="same", activation="relu"),
-                layers.Conv2D(scaled(32, width), 1, activation="relu"),
+                layers.DepthwiseConv2D(3, padding="same", activation="relu", name=f"depthwise_{block}"),
+                layers.Conv2D(scaled(32, width), 1, activation="relu", name=f"pointwise_{block}"),
             ]
-        pooling = layers.GlobalAveragePooling2D()
-    stack += [pooling, layers.Dropout(dropout), layers.Dense(num_classes), layers.Softmax()]
-    return keras.Sequential(stack, name="ds_cnn")
+        pooling = layers.GlobalAveragePooling2D(name="pool")
+    return keras.Sequential([*stack, pooling, *classifier(layers, num_classes, dropout)], name="ds_cnn")
 
 
 def mlp(input_shape, num_classes: int, width: float, dropout: float):
@@ -74,21 +86,40 @@ def mlp(input_shape, num_classes: int, width: float, dropout: float):
     layers = keras.layers
     return keras.Sequential(
         [
-            layers.Input(shape=input_shape),
-            layers.Flatten(),
-            layers.Dense(scaled(64, width), activation="relu"),
-            layers.Dense(scaled(32, width), activation="relu"),
-            layers.Dropout(dropout),
-            layers.Dense(num_classes),
-            layers.Softmax(),
+            layers.Input(shape=input_shape, name="input"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(scaled(64, width), activation="relu", name="hidden_1"),
+            layers.Dense(scaled(32, width), activation="relu", name="hidden_2"),
+            *classifier(layers, num_classes, dropout),
         ],
         name="mlp",
     )
 
 
-ARCHITECTURES: dict[str, Callable] = {"tiny_cnn": tiny_cnn, "ds_cnn": ds_cnn, "mlp": mlp}
+# The MLPerf Tiny reference architectures (edgeforge/models/mlperf.py; it reads `scaled` from here).
+from edgeforge.models import mlperf  # noqa: E402
+
+ARCHITECTURES: dict[str, Callable] = {
+    "tiny_cnn": tiny_cnn,
+    "ds_cnn": ds_cnn,
+    "mlp": mlp,
+    "mlperf_ds_cnn": mlperf.mlperf_ds_cnn,
+    "resnet8": mlperf.resnet8,
+    "mobilenet_v1_025": mlperf.mobilenet_v1_025,
+    "fc_autoencoder": mlperf.fc_autoencoder,
+    "conv1d_cnn": mlperf.conv1d_cnn,
+}
 # The input ranks (per sample) each architecture builds for; None: any.
-INPUT_RANKS: dict[str, tuple[int, ...] | None] = {"tiny_cnn": (2, 3), "ds_cnn": (2, 3), "mlp": None}
+INPUT_RANKS: dict[str, tuple[int, ...] | None] = {
+    "tiny_cnn": (2, 3),
+    "ds_cnn": (2, 3),
+    "mlp": None,
+    "mlperf_ds_cnn": (3,),
+    "resnet8": (3,),
+    "mobilenet_v1_025": (3,),
+    "fc_autoencoder": None,
+    "conv1d_cnn": (2,),
+}
 
 
 def input_problem(name: str, input_shape) -> str | None:
@@ -109,4 +140,5 @@ def build_model(name: str, input_shape, num_classes: int, width: float = 1.0, dr
             f"model.name: {problem}; use model=mlp, or reshape the data "
             "(time series: (N, T, C); images: (N, H, W, C), add a channel axis with x[..., None])"
         )
-    return ARCHITECTURES[name](tuple(input_shape), num_classes, width, dropout)
+    with fresh_layer_names():  # an architecture that leaves a layer unnamed still builds alike every time
+        return ARCHITECTURES[name](tuple(input_shape), num_classes, width, dropout)

@@ -36,4 +36,9 @@ def model_code_version(model_spec) -> str:
         from edgeforge.models.factory import factory_version
 
         return f"factory:{factory_version(model_spec.factory)}"
+    if str(model_spec.path or "").lower().endswith(".onnx"):
+        # the whole graph, not only its weights: editing an op of the file re-converts every candidate
+        from edgeforge.models.onnx_import import onnx_sha256
+
+        return f"onnx:{onnx_sha256(model_spec.path)}"
     return f"name:{model_spec.name}" if model_spec.name else "file"

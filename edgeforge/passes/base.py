@@ -92,6 +92,10 @@ class TrainContext:
     model_name: str = "tiny_cnn"
     model_spec: Any = None  # the spec's `model` (any route); when None, the registry's `model_name`
     distill_epochs: int | None = None  # a student trains from scratch: it may need more than `epochs`
+    # the task's loss (`evaluate.task`): splits.y_train holds class labels for classification, the
+    # inputs themselves for an anomaly-detection autoencoder
+    loss: Any = "sparse_categorical_crossentropy"
+    augmentation: Any = None  # `train.augmentation`: seeded changes to the training batches (models/augmentation.py)
 
 
 class Pass:

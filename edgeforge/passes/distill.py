@@ -19,6 +19,12 @@ class Distill(Pass):
     Loss: soft_weight * T^2 * KL(softmax(teacher/T) || softmax(student/T))
     + (1 - soft_weight) * cross-entropy(labels, student), as in Hinton et al. (2015). Cost: trains
     a new model from scratch for `context.epochs` epochs, plus one teacher pass over the training set.
+
+    When the targets are values rather than classes (an anomaly-detection autoencoder: y_train is
+    the input itself, shape (N, outputs)), the student matches the teacher's outputs instead:
+    soft_weight * MSE(teacher, student) + (1 - soft_weight) * MSE(target, student), which is the
+    MSE to the blend soft_weight * teacher + (1 - soft_weight) * target (up to a constant); there
+    are no logits to soften, so the temperature does not apply.
     """
 
     name: ClassVar[str] = "distill"
@@ -41,6 +47,8 @@ class Distill(Pass):
         teacher = model if context.teacher is None else context.teacher
         splits = context.splits
         seed_everything(context.seed)
+        if splits.y_train.ndim == 2:  # value targets (an autoencoder's input): match the teacher's outputs
+            return self._apply_to_values(teacher, context)
         teacher_logits = logits_model(teacher).predict(splits.x_train, batch_size=256, verbose=0)
         student = student_model(context, self.config.width, dropout_of(teacher))
         labels = np.eye(splits.num_classes, dtype=np.float32)[splits.y_train]
@@ -52,17 +60,27 @@ class Distill(Pass):
         )
         return student
 
+    def _apply_to_values(self, teacher, context: TrainContext):
+        splits = context.splits
+        teacher_outputs = teacher.predict(splits.x_train, batch_size=256, verbose=0).reshape(splits.y_train.shape)
+        student = student_model(context, self.config.width, dropout_of(teacher), outputs=splits.y_train.shape[1])
+        soft = self.config.soft_weight
+        fine_tune(student, context, loss="mse", y=(soft * teacher_outputs + (1 - soft) * splits.y_train).astype(np.float32))
+        return student
 
-def student_model(context: TrainContext, width: float, dropout: float):
-    """A fresh student of the spec's architecture (registry, factory) at `width`."""
+
+def student_model(context: TrainContext, width: float, dropout: float, outputs: int | None = None):
+    """A fresh student of the spec's architecture (registry, factory) at `width`, with `outputs`
+    values per sample (default: one per class)."""
     from edgeforge.models.source import build_architecture
 
     splits = context.splits
+    outputs = splits.num_classes if outputs is None else outputs
     if context.model_spec is None:
         from edgeforge.models import build_model
 
-        return build_model(context.model_name, splits.input_shape, splits.num_classes, width=width, dropout=dropout)
-    return build_architecture(context.model_spec, splits.input_shape, splits.num_classes, width=width, dropout=dropout)
+        return build_model(context.model_name, splits.input_shape, outputs, width=width, dropout=dropout)
+    return build_architecture(context.model_spec, splits.input_shape, outputs, width=width, dropout=dropout)
 
 
 def logits_model(model):

@@ -67,8 +67,16 @@ def build_report(root: str | Path = ".", params: str | Path | None = None) -> di
     }
 
 
+def _metric_label(spec) -> str:
+    """What the task's quality is called in the report: accuracy, or ROC AUC (`model.task`)."""
+    from edgeforge.evaluate import get_task
+
+    return get_task(spec.model.task).metric_label if spec else "accuracy"
+
+
 def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict:
     from edgeforge.report.candidates import candidate_rows
+    from edgeforge.report.classes import class_rows, read_class_names
     from edgeforge.search.relax import relaxations
     from edgeforge.search.select import explain_infeasible
 
@@ -90,10 +98,12 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
             if key in CONSTRAINT_METRICS  # not the settings beside them (inference_hz)
         },
         "artifacts": {fmt: _one_path(paths) for fmt, paths in exports.formats.items()} if exports else {},
-        "base_accuracy": result.base_accuracy,
+        "base_accuracy": result.base_accuracy,  # the task's quality (ROC AUC for anomaly_detection)
+        "metric_label": _metric_label(spec),
         "pareto": _pareto(layout, result, selected),
         "ops": None,
     }
+    entry["per_class"] = class_rows(selected.metrics if selected else None, read_class_names(layout.data_dir))
     entry["fallbacks"] = [fallback.model_dump() for fallback in exports.fallbacks] if exports else []
     entry["failed"] = {c.id: c.failure for c in result.candidates if c.failure}  # candidate -> why it failed
     entry["unevaluated"] = len(result.unevaluated)
@@ -189,6 +199,6 @@ def _layers(root: Path, selected: Selection, spec) -> tuple[dict | None, str | N
         return None, _missing(selected.tflite_artifact, "search")
     target = spec.targets[selected.target]
     try:
-        return chosen_model_layers(model, target.device, target.runtime), None
+        return chosen_model_layers(model, target.device, target.runtime, Layout(root).export_memo_dir()), None
     except EdgeforgeError as error:
         return None, f"per-layer costs of {selected.candidate.id} unavailable: {error}"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from edgeforge import __version__
 from edgeforge.outputs import CONSTRAINT_METRICS
+from edgeforge.report.classes import format_class_accuracy
 from edgeforge.report.svg import arena_svg, constraint_unit, pareto_svg
 
 ACCURACY_CONSTRAINTS = ("min_accuracy", "max_accuracy_drop")
@@ -155,6 +156,8 @@ def _target(name: str, target: dict, parity: dict) -> str:
         parts.append(f'<p class="bad">No feasible candidate.</p><div class="explanation">{escape(target["explanation"])}</div>')
     else:
         parts.append('<p class="bad">No candidate selected yet (see "Incomplete build" above).</p>')
+    if target.get("per_class"):
+        parts.append(_classes(target))
     if target.get("pareto"):
         parts.append(_pareto(target))
     else:
@@ -172,6 +175,20 @@ def _metrics_line(metrics: dict) -> str:
     shown = [("accuracy", "{:.4f}"), ("latency_ms", "{:.3f} ms"), ("arena_bytes", "{:,} B arena"),
              ("flash_bytes", "{:,} B flash"), ("energy_mj", "{:.4f} mJ")]
     return escape(", ".join(fmt.format(metrics[key]) for key, fmt in shown if metrics.get(key) is not None))
+
+
+def _classes(target: dict) -> str:
+    """The chosen model's accuracy per class, measured in the runtime that verified it."""
+    runtime = target["metrics"].get("accuracy_runtime", target["runtime"])
+    rows = "".join(
+        f'<tr><th>{escape(row["name"])}</th><td class="num">{escape(format_class_accuracy(row))}</td>'
+        f'<td class="num">{"-" if row["samples"] is None else row["samples"]}</td></tr>'
+        for row in target["per_class"]
+    )
+    return (f'<h3>Accuracy per class</h3><p class="muted">The chosen model on the held-out split, in {escape(runtime)}: '
+            "the share of each class's samples it labels correctly.</p>"
+            f'<table class="per-class"><thead><tr><th>class</th><th class="num">accuracy</th>'
+            f'<th class="num">samples</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
 def _pareto(target: dict) -> str:

@@ -9,14 +9,51 @@ Micro's own plan and of edgeforge's offline plan (`edgeforge.memory`), where the
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
 from edgeforge.spec.device import Device
 
 
-def chosen_model_layers(model: Path, device: Device, runtime: str) -> dict:
-    """{"ops": per-operator rows (with `live_bytes` and `peak`), "arena": the plan's figures}."""
+def chosen_model_layers(model: Path, device: Device, runtime: str, memo_dir: Path | None = None) -> dict:
+    """{"ops": per-operator rows (with `live_bytes` and `peak`), "arena": the plan's figures}.
+
+    With `memo_dir`, the figures come back from there when the same model was costed on the same
+    device and runtime by the same code before: the report stage reruns on every constraint edit,
+    and profiling a TFLite Micro model (measuring its arena in the interpreter) is most of its time.
+    """
+    if memo_dir is None:
+        return _profile_layers(model, device, runtime)
+    from edgeforge.runtimes import RUNTIMES
+    from edgeforge.search.codeversion import code_version
+    from edgeforge.search.memo import Memo, hash_of, sha256_file
+
+    runtime_packages = RUNTIMES[runtime].packages if runtime in RUNTIMES else ()
+    key = hash_of(
+        "layers",
+        code_version(("",), runtime_packages),  # all of edgeforge: the profile leans on cost/, runtimes/, memory/
+        sha256_file(model),
+        device.model_dump(mode="json", by_alias=True),
+        runtime,
+    )
+    memo = Memo(memo_dir)
+    record = memo.record("layers", key)
+    if record is not None:
+        return record
+    profiled = _profile_layers(model, device, runtime)
+    try:
+        layers = json.loads(json.dumps(profiled))  # as the memo gives it back
+    except (TypeError, ValueError):
+        return profiled  # a figure JSON cannot hold: nothing to remember
+    try:
+        memo.store("layers", key, lambda entry: layers)
+    except OSError:
+        pass  # a read-only build (`edgeforge report` on someone else's folder): report it, remember nothing
+    return layers
+
+
+def _profile_layers(model: Path, device: Device, runtime: str) -> dict:
     from edgeforge.cost.arena import estimate_arena, live_bytes_per_op
     from edgeforge.cost.graph import read_graph
     from edgeforge.cost.profile import profile_model

@@ -7,6 +7,7 @@ and the search counts.
 
 from __future__ import annotations
 
+from edgeforge.report.classes import format_class_accuracy
 from edgeforge.report.rows import metric_rows, search_line
 
 PASS, FAIL = "✅", "❌"
@@ -32,6 +33,12 @@ def render_markdown(report: dict) -> str:
                 [label, value, limit, "" if ok is None else (PASS if ok else FAIL)]
                 for label, value, limit, ok in metric_rows(target)
             ])
+            if target.get("per_class"):
+                lines += ["", f"Accuracy per class (held-out split, in {target['metrics'].get('accuracy_runtime', target['runtime'])}):", ""]
+                lines += _table(["class", "accuracy", "samples"], [
+                    [row["name"], format_class_accuracy(row), "-" if row["samples"] is None else str(row["samples"])]
+                    for row in target["per_class"]
+                ])
         else:
             lines += [f"### {name}: no feasible candidate", ""]
             if target.get("explanation"):
@@ -39,7 +46,8 @@ def render_markdown(report: dict) -> str:
         rows = target.get("candidates", [])
         if rows:
             lines += ["", f"<details><summary>{name}: {len(rows)} candidates</summary>", ""]
-            lines += _table(["candidate", "status", "fidelity", "training", "accuracy", "why not chosen"], [
+            quality = target.get("metric_label", "accuracy")
+            lines += _table(["candidate", "status", "fidelity", "training", quality, "why not chosen"], [
                 [f"`{r['id']}`", r["status"], r["fidelity"], r["training"],
                  "-" if r["metrics"]["accuracy"] is None else f"{r['metrics']['accuracy']:.4f}", r["reason"] or ""]
                 for r in rows

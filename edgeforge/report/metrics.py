@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from edgeforge.outputs import CONSTRAINT_METRICS
 
-FIGURES = ("chosen", "accuracy", "latency_ms", "ram_kb", "flash_kb")
+FIGURES = ("chosen", "accuracy", "auc", "latency_ms", "ram_kb", "flash_kb")  # auc: anomaly_detection's quality
 
 
 def headline_metrics(report: dict) -> dict:
@@ -22,7 +22,7 @@ def headline_metrics(report: dict) -> dict:
             figures["chosen"][name] = "none feasible"
             continue
         figures["chosen"][name] = target["candidate"]["id"]
-        figures["accuracy"][name] = chosen.get("accuracy")
+        figures[chosen.get("metric", "accuracy")][name] = chosen.get("accuracy")  # the task's quality, by its name
         figures["latency_ms"][name] = chosen.get("latency_ms")
         figures["ram_kb"][name] = _in_unit(chosen, "ram_kb")
         figures["flash_kb"][name] = _in_unit(chosen, "flash_kb")

@@ -12,7 +12,7 @@ METRICS = (
     ("RAM reserved", "ram_bytes", "kib"),  # what ram_kb limits: the arena and the runtime's margin
     ("flash", "flash_bytes", "kib"),
     ("model", "model_bytes", "kib"),
-    ("download", "download_bytes", "kib"),  # what download_kb limits: the device's model file gzipped
+    ("download", "download_bytes", "kib"),  # what download_kb limits: the released bundle.tar.gz
     ("energy", "energy_mj", "{:.4f} mJ"),
 )
 
@@ -33,21 +33,37 @@ def short_number(value) -> str:
     return f"{value:g}"
 
 
+def quality_label(metrics: dict | None) -> str:
+    """How the chosen model's quality is named: its task's metric (`accuracy`, `ROC AUC`)."""
+    from edgeforge.evaluate import TASKS
+
+    metric = (metrics or {}).get("metric", "accuracy")
+    return next((task.metric_label for task in TASKS.values() if task.metric == metric), metric)
+
+
 def metric_rows(target: dict) -> list[tuple[str, str, str, bool | None]]:
-    """(label, value, limit, ok) per metric of the chosen model; limit '' and ok None when unset."""
+    """(label, value, limit, ok) per metric of the chosen model; limit '' and ok None when unset.
+    The quality row is named by the task's metric; an anomaly detector adds its threshold."""
     metrics = target["metrics"]
     limits = {CONSTRAINT_METRICS[key][0]: (key, check) for key, check in target["constraints"].items()
               if key in CONSTRAINT_METRICS}
+    quality = target.get("metric_label") or quality_label(metrics)
     rows = []
     for label, key, style in METRICS:
         constraint, check = limits.get(key, (None, None))
         rows.append((
-            label, format_metric(metrics.get(key), style),
+            quality if key == "accuracy" else label, format_metric(metrics.get(key), style),
             f"{constraint} {check['limit']:g}" if check else "", check["ok"] if check else None,
         ))
     if "accuracy_drop" in limits:
         constraint, check = limits["accuracy_drop"]
-        rows.append(("accuracy drop", f"{metrics['accuracy_drop']:.4f}", f"{constraint} {check['limit']:g}", check["ok"]))
+        rows.append((f"{quality} drop", f"{metrics['accuracy_drop']:.4f}", f"{constraint} {check['limit']:g}", check["ok"]))
+    if "threshold" in metrics:  # anomaly_detection: what the bundle ships, and how it does on the held-out split
+        rows.append((
+            "anomaly threshold",
+            f"{metrics['threshold']:.4g} (detects {metrics['detection_rate']:.1%}, false alarms {metrics['false_alarm_rate']:.1%})",
+            "", None,
+        ))
     return rows
 
 

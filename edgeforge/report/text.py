@@ -11,6 +11,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from edgeforge.report.classes import format_class_accuracy
 from edgeforge.report.rows import metric_rows, search_line, short_number
 
 OK, NOT_OK = "[green]yes[/green]", "[red]no[/red]"
@@ -31,8 +32,10 @@ def print_report(report: dict, console: Console | None = None) -> None:
     for name, target in targets.items():
         if target["feasible"]:
             console.print(_detail(name, target))
+            if target.get("per_class"):
+                console.print(_classes(name, target))
             if target.get("passes"):
-                console.print(_passes(name, target["passes"]))
+                console.print(_passes(name, target["passes"], target.get("metric_label", "accuracy")))
             if target.get("ram_note"):
                 console.print(f"{name}: {target['ram_note']}", highlight=False)
             if target.get("ops"):
@@ -65,11 +68,23 @@ def _detail(name: str, target: dict) -> Table:
     return table
 
 
-def _passes(name: str, rows: list[dict]) -> Table:
+def _classes(name: str, target: dict) -> Table:
+    """Accuracy per class of the chosen model, in the runtime that measured its accuracy."""
+    runtime = target["metrics"].get("accuracy_runtime", target["runtime"])
+    table = Table(title=f"{name}: accuracy per class", caption=f"held-out split, in {runtime}", box=box.SQUARE)
+    _key_column(table, "class", [row["name"] for row in target["per_class"]])
+    table.add_column("accuracy", justify="right")
+    table.add_column("samples", justify="right")
+    for row in target["per_class"]:
+        table.add_row(row["name"], format_class_accuracy(row), "-" if row["samples"] is None else str(row["samples"]))
+    return table
+
+
+def _passes(name: str, rows: list[dict], quality: str = "accuracy") -> Table:
     """What each pass of the chosen candidate changed (before -> after; '?' where not measured)."""
     table = Table(title=f"{name}: what each pass changed", box=box.SQUARE)
     _key_column(table, "pass", [row["pass"] for row in rows])
-    for column in ("accuracy", "size B", "sparsity", "unique w"):
+    for column in (quality, "size B", "sparsity", "unique w"):
         table.add_column(column, justify="right", overflow="fold")
 
     def change(row: dict, key: str, form) -> str:

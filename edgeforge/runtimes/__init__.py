@@ -20,7 +20,7 @@ RUNTIMES: dict[str, Runtime] = {
 
 __all__ = [
     "RUNTIMES", "CodeSize", "Evaluation", "NotRunnableHere", "Runtime",
-    "evaluate_model", "get_runtime", "predict", "runtime_for_format",
+    "evaluate_model", "get_runtime", "predict", "runtime_for_bundle", "runtime_for_format",
 ]
 
 
@@ -40,6 +40,16 @@ def runtime_for_format(fmt: str) -> Runtime | None:
         if fmt in runtime.formats and runtime.runs_here():
             return runtime
     return None
+
+
+def runtime_for_bundle(fmt: str, runtime_name: str) -> Runtime | None:
+    """The runtime that records and checks a bundle's canary outputs here: the target's own when it
+    runs here and loads `fmt` (TFLite Micro runs LUT-compressed weights, which LiteRT refuses),
+    else the first that loads `fmt` (`runtime_for_format`), else None."""
+    own = RUNTIMES.get(runtime_name)
+    if own is not None and fmt in own.formats and own.runs_here():
+        return own
+    return runtime_for_format(fmt)
 
 
 @dataclass(frozen=True)

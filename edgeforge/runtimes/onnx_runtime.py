@@ -33,6 +33,51 @@ def quantization_tools():
     return onnxruntime.quantization
 
 
+class PerSampleReader:
+    """ONNX Runtime's CalibrationDataReader over the calibration samples, one per call: a model
+    exported with a fixed batch of one (torch.onnx.export, dynamic axes off) takes no larger batch."""
+
+    def __init__(self, input_name: str, samples: np.ndarray):
+        self._feeds = iter([{input_name: samples[i : i + 1].astype(np.float32)} for i in range(len(samples))])
+
+    def get_next(self) -> dict | None:
+        return next(self._feeds, None)
+
+
+def quantize_onnx_model(model, mode: str, calibration_x: np.ndarray) -> bytes:
+    """A user's float ONNX model (in the data's layout) as ONNX Runtime's post-training quantization
+    makes it for `mode`: float32 as it is; float16 weights; dynamic (int8 weights, activations per
+    call); int8 and int16x8 static QDQ int8 (ONNX Runtime has no int16 activations), activation
+    ranges calibrated on `calibration_x` (the training split) with the settings of edgeforge's own
+    ONNX export (export/onnx.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from edgeforge.errors import ExportError
+    from edgeforge.export.onnx import CALIBRATION_SAMPLES, REDUCE_RANGE, first_line, load_model, quantize_for, serialize
+
+    if mode not in ("int8", "int16x8"):
+        return serialize(quantize_for(model, mode, calibration_x))
+    quantization = quantization_tools()
+    with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
+        source, out = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
+        source.write_bytes(serialize(model))
+        reader = PerSampleReader(model.graph.input[0].name, calibration_x[:CALIBRATION_SAMPLES])
+        try:
+            quantization.quantize_static(
+                source, out, reader,
+                quant_format=quantization.QuantFormat.QDQ,
+                per_channel=True,
+                reduce_range=REDUCE_RANGE,
+                activation_type=quantization.QuantType.QInt8,
+                weight_type=quantization.QuantType.QInt8,
+                calibrate_method=quantization.CalibrationMethod.MinMax,
+            )
+        except Exception as error:
+            raise ExportError(f"ONNX Runtime static quantization failed: {first_line(error)}") from error
+        return serialize(load_model(out))
+
+
 class OnnxRuntime(Runtime):
     name: ClassVar[str] = "onnxruntime"
     artifact: ClassVar[str] = "onnx"

@@ -20,7 +20,7 @@ TFLITE_CONVERSION_CODE = ("passes/ptq.py", "cost/weights.py", "cost/graph.py", "
 TFLITE_CONVERSION_DEPENDENCIES = ("tensorflow-cpu", "ai-edge-litert")
 ONNX_CONVERSION_CODE = ("export/onnx.py",)
 ONNX_CONVERSION_DEPENDENCIES = ("onnx", "tf2onnx")  # and ONNX Runtime's quantization tools: see below
-MEASUREMENT_CODE = ("runtimes/base.py", "runtimes/quantization.py", "cost/arena.py", "cost/graph.py")
+MEASUREMENT_CODE = ("runtimes/base.py", "runtimes/quantization.py", "cost/arena.py", "cost/graph.py", "evaluate")
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """Candidates converted to the artifact their runtime loads (.tflite or .onnx), memoized.
 
 The runtime's `artifact` picks the converter: the TFLite converter with the candidate's PTQ mode
-(`passes.ptq`), or tf2onnx with ONNX Runtime's quantization tools (`export.onnx`). A conversion's
+(`passes.ptq`), or tf2onnx with ONNX Runtime's quantization tools (`export.onnx`); a user's ONNX
+model (`model.path: *.onnx`) is its own .onnx artifact, quantized by ONNX Runtime. A conversion's
 memo key covers the trained model's key and the converter's code, never the exporters'.
 """
 
@@ -77,7 +78,16 @@ class Converter:
     def _convert_onnx(self, candidate: Candidate, model, train_record: dict, out: Path) -> dict:
         from edgeforge.export.onnx import DEFAULT_OPSET, onnx_bytes_for
 
-        model_bytes = onnx_bytes_for(model, candidate.quantization, self.trainer.splits.x_train, DEFAULT_OPSET)
+        path = self.trainer.spec.model.path
+        if path and path.lower().endswith(".onnx"):  # the user's own ONNX graph, quantized by ONNX Runtime
+            from edgeforge.models.onnx_import import data_layout_onnx, load_onnx
+            from edgeforge.runtimes.onnx_runtime import quantize_onnx_model
+
+            splits = self.trainer.splits
+            onnx_model = data_layout_onnx(load_onnx(path), splits.input_shape, path)
+            model_bytes = quantize_onnx_model(onnx_model, candidate.quantization, splits.x_train)
+        else:
+            model_bytes = onnx_bytes_for(model, candidate.quantization, self.trainer.splits.x_train, DEFAULT_OPSET)
         (out / "model.onnx").write_bytes(model_bytes)
         return {"sha256": hashlib.sha256(model_bytes).hexdigest(), "model_bytes": len(model_bytes)}
 

@@ -39,11 +39,14 @@ class SearchResult:
     retried_tasks: int = 0  # executor jobs run again because their Dask worker died running them
 
 
-def run_search(spec: Spec, splits, base_model, memo, progress=None) -> tuple[SearchResult, Evaluator]:
-    """Run the configured strategy; returns the result and the evaluator (for its stats and models)."""
+def run_search(spec: Spec, splits, base_model, memo, progress=None, bundle_data=None) -> tuple[SearchResult, Evaluator]:
+    """Run the configured strategy; returns the result and the evaluator (for its stats and models).
+    `bundle_data` (bundle/download.py `BundleData`): what the bundles carry from the prepared data,
+    for an exact `download_bytes` (estimated from the splits without it)."""
     from edgeforge.search.strategies import resolve_strategy, run_strategy
 
     evaluator = Evaluator(spec, splits, base_model, memo)
+    evaluator.bundle_data = bundle_data
     executor = make_executor(spec.search, evaluator)  # first: a Dask scheduler that is not there fails before any work
     try:
         space = enumerate_space(spec.search.space)

@@ -36,7 +36,8 @@ class Evaluator:
         self.stats = Stats()
         self.trainer = Trainer(spec, splits, base_model, memo, self.stats)
         self.converter = Converter(self.trainer, memo, self.stats)
-        self.measurer = Measurer(memo, splits, spec.search.eval_samples, self.stats)
+        self.measurer = Measurer(memo, splits, spec.search.eval_samples, self.stats, spec.model.task)
+        self.bundle_data = None  # bundle/download.py BundleData: preprocessing.json and companions
 
     @property
     def base_model(self):
@@ -98,7 +99,7 @@ class Evaluator:
         artifact_bytes, _, _ = self.artifact(candidate, target.runtime, epochs, target)
         if get_runtime(target.runtime).artifact == "tflite":
             tflite_bytes = artifact_bytes  # the device's own file (its memory plan, say): costs are read from it
-        return candidate_metrics(
+        metrics = candidate_metrics(
             tflite_bytes=tflite_bytes,
             conversion=conversion,
             artifact_bytes=artifact_bytes,
@@ -108,6 +109,21 @@ class Evaluator:
             target=target,
             base_accuracy=base_accuracy,
         )
+        return self._with_download(candidate, target, artifact_bytes, metrics)
+
+    def _with_download(self, candidate: Candidate, target: Target, artifact_bytes: bytes, metrics: dict) -> dict:
+        """`download_bytes`: the archive the release would publish for this candidate's bundle."""
+        from edgeforge.bundle.download import predicted_download_bytes
+
+        names = [name for name, spec_target in self.spec.targets.items() if spec_target is target]
+        names = names or [name for name, spec_target in self.spec.targets.items() if spec_target == target]
+        if not names:  # a target outside the spec (a profile): the model file alone, gzipped
+            return metrics
+        size, source = predicted_download_bytes(
+            spec=self.spec, target_name=names[0], candidate=candidate, artifact_bytes=artifact_bytes,
+            metrics=metrics, splits=self.splits, data=self.bundle_data,
+        )
+        return {**metrics, "download_bytes": size, "download_source": source}
 
 
 def check_for_failure(call):

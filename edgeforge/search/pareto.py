@@ -80,14 +80,13 @@ def front_metrics(binding_metric: str) -> list[str]:
 
 def plot_fronts(fronts: dict, path) -> None:
     """Two panels (accuracy vs the binding resource, accuracy vs latency) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # matplotlib's Figure without pyplot: the same Agg render, without pyplot's import (a good part of select@T)
+    from matplotlib.figure import Figure
 
     points = {p["id"]: p for p in fronts["points"]}
     by_metric = {CONSTRAINT_METRICS[key][0]: key for key in RESOURCE_KEYS}
-    figure, axes = plt.subplots(1, len(fronts["fronts"]), figsize=(5.5 * len(fronts["fronts"]), 4.2), squeeze=False)
+    figure = Figure(figsize=(5.5 * len(fronts["fronts"]), 4.2))
+    axes = figure.subplots(1, len(fronts["fronts"]), squeeze=False)
     for axis, metric in zip(axes[0], front_metrics(fronts["binding"]["metric"])):
         key = by_metric[metric]
         _draw_panel(
@@ -97,7 +96,6 @@ def plot_fronts(fronts: dict, path) -> None:
     figure.suptitle(f"{fronts['target']}: accuracy vs cost ({fronts['objective']})")
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=90, metadata={"Software": None})
-    plt.close(figure)
 
 
 def _draw_panel(axis, points: dict, front_ids: list[str], metric: str, label: str, scale: float, limit, chosen) -> None:

@@ -110,6 +110,7 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
 
     spec = evaluator.spec
     structures: dict[tuple[float, str], bytes] = {}
+    structure_metrics: dict[tuple[tuple[float, str], str], dict] = {}  # every combination of a structure predicts alike
     predictions: dict[str, dict[str, dict]] = {}
     kept: dict[str, list[Candidate]] = {name: [] for name in spec.targets}
     dropped: dict[str, dict[str, list[Exclusion]]] = {name: {} for name in spec.targets}
@@ -119,9 +120,11 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
             structures[key] = structural_bytes(evaluator, *key)
         for name in targets_of(candidate):
             target = spec.targets[name]
-            predicted = predict_metrics(
-                structures[key], target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
-            )
+            if (key, name) not in structure_metrics:  # one parse and prediction per structure and target
+                structure_metrics[key, name] = predict_metrics(
+                    structures[key], target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
+                )
+            predicted = dict(structure_metrics[key, name])
             # the device file may be smaller than the dense structure (TFLite Micro's LUT-compressed clusters)
             saving = get_runtime(target.runtime).predicted_flash_saving_bytes(structures[key], candidate.config(), target)
             if saving:

@@ -15,15 +15,18 @@ first and become each target's incumbent. What follows differs:
 - `auto` (the default): `exhaustive` when the pre-filter keeps at most
   `AUTO_EXHAUSTIVE_MAX_RECIPES` recipes to train, `multi_fidelity` above.
 
-Who picks the next recipe: the TPE sampler and the analytic prediction take turns
-(`promising_by_prediction`: for a target with nothing feasible, its cheapest recipe per width;
-for one ranked by a resource, recipes predicted to use less of it, then those that tie it).
+Who picks the next recipe (`prediction_picks`): first, recipes the analytic prediction says beat
+a target's incumbent (for a target with nothing feasible, its cheapest recipe per width; for one
+ranked by a resource, recipes predicted to use less of it); then recipes predicted to tie an
+incumbent (only accuracy, the tie-break, can differ; fewest trainings needed first) and the TPE
+sampler's proposals take turns.
 
 `search.budget.max_trainings` caps the trainings (a probe counts as one, and so does each
 untrained parent a recipe needs), `search.budget.max_seconds` stops starting new ones after that
 long. Decisions count the trainings the search used, memo hits included, so a warm memo leads to
 the same choices. Without a cap, the Optuna strategies stop after `DEFAULT_TRAINING_SHARE` of
-the recipes, or when the sampler proposes nothing new `PATIENCE` times in a row.
+the recipes (the solver issue's goal: a quarter of exhaustive's trainings), or when the sampler
+proposes nothing new `PATIENCE` times in a row.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from edgeforge.search.candidates import parent_recipe
 from edgeforge.search.session import Evaluated, Session, recipe_depth
 
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
-DEFAULT_TRAINING_SHARE = 0.3  # Optuna strategies' default cap, as a share of the recipes kept
+DEFAULT_TRAINING_SHARE = 0.25  # Optuna strategies' default cap, as a share of the recipes kept (rounded down)
 PROBE_EPOCHS = 1  # fine-tune epochs of a probe (the full fidelity is search.finetune_epochs)
 PROBE_TOLERANCE = 0.01  # accuracy a full fine-tune may add to its probe's (digits: -0.5 to +0.8 points)
 PATIENCE = 20  # proposals of already-tried recipes in a row before an Optuna search stops
@@ -109,7 +112,7 @@ def _optuna_search(session: Session, probe_epochs: int | None) -> None:
 
     recipes = [recipe for recipe in session.recipes if not recipe.is_base]
     if session.max_trainings is None:
-        session.max_trainings = max(1, math.ceil(DEFAULT_TRAINING_SHARE * len(recipes)))
+        session.max_trainings = max(1, math.floor(DEFAULT_TRAINING_SHARE * len(recipes)))
     distributions = _distributions(session)
     targets = list(session.spec.targets)
     seed = session.spec.project.seed
@@ -126,11 +129,17 @@ def _optuna_search(session: Session, probe_epochs: int | None) -> None:
         )
     pruned: set[TrainingRecipe] = set()
     idle = 0  # proposals in a row that trained nothing
-    prior_turn = True  # the prediction's picks and the sampler's take turns
+    ties_turn = True  # tie-breaking picks and the sampler's take turns
     while idle < PATIENCE and session.untried() and _budget_left(session, probe_epochs):
-        picks = promising_by_prediction(session) if prior_turn else []
-        if picks:
-            study.enqueue_trial(_params(picks[0]), skip_if_exists=True)
+        # recipes predicted to beat a target's incumbent first; then the prediction's ties (only
+        # accuracy can differ) and the sampler's proposals take turns
+        better, ties = (
+            [r for r in picks if r not in pruned and session.affordable(r, None if is_student(r) else probe_epochs)]
+            for picks in prediction_picks(session)
+        )
+        pick = better[0] if better else (ties[0] if ties and ties_turn else None)
+        if pick is not None:
+            study.enqueue_trial(_params(pick), skip_if_exists=True)
         trial = study.ask(distributions)
         recipe = TrainingRecipe(**trial.params)
         epochs = None if is_student(recipe) else probe_epochs
@@ -145,11 +154,11 @@ def _optuna_search(session: Session, probe_epochs: int | None) -> None:
         elif not session.affordable(recipe, epochs):  # needs more trainings than are left
             study.tell(trial, state=TrialState.FAIL)
         elif epochs:
-            idle, prior_turn = 0, not prior_turn
+            idle, ties_turn = 0, ties_turn if better else not ties_turn
             if not _run_probed(session, study, trial, recipe, epochs):
                 pruned.add(recipe)
         else:
-            idle, prior_turn = 0, not prior_turn
+            idle, ties_turn = 0, ties_turn if better else not ties_turn
             _run_full(session, study, trial, recipe, targets, probe_epochs)
     if session.untried() and not _budget_left(session, probe_epochs):
         session.budget_exhausted = True
@@ -217,26 +226,58 @@ def _infeasibility(session: Session, recipe: TrainingRecipe) -> float:
 # -- scores ------------------------------------------------------------------------------------
 
 def promising_by_prediction(session: Session) -> list[TrainingRecipe]:
-    """Untried recipes the analytic prediction says could help a target, most promising first.
+    """Untried recipes the analytic prediction says could help a target, most promising first:
+    `prediction_picks`' better ones, then its ties."""
+    better, ties = prediction_picks(session)
+    return list(dict.fromkeys(better + ties))
+
+
+def prediction_picks(session: Session) -> tuple[list[TrainingRecipe], list[TrainingRecipe]]:
+    """(better, ties): untried recipes the analytic prediction says could help a target.
 
     A target with nothing feasible yet may be helped by any recipe it kept. A target ranked by a
     resource, by recipes predicted to use less of it than its incumbent, then by those predicted
-    to tie it (same width and mode: only their accuracy, the tie-break, can differ). Pruning and
-    clustering change neither latency nor size, so the shallowest recipe of a width comes first.
+    to tie it (same width and mode: only their accuracy, the tie-break, can differ). A target
+    ranked by accuracy, by a wider model than its incumbent's (more capacity), of a width with
+    nothing feasible yet and predicted to fit. The shallowest recipe of a width comes first.
     """
     better: list[TrainingRecipe] = []
-    ties: list[TrainingRecipe] = []
+    ties: set[TrainingRecipe] = set()
     for target, spec_target in session.spec.targets.items():
         metric, larger_is_better = OBJECTIVES[spec_target.objective]
         incumbent = session.best(target)
-        if incumbent is not None and larger_is_better:
-            continue
         untried = [c for c in session.kept_candidates(target) if c.training not in session.fidelity]
+        if incumbent is not None and larger_is_better:
+            # more capacity: a wider model than the incumbent's, of a width with nothing feasible
+            # measured yet, predicted within every resource limit (not just the pre-filter's margin)
+            served = {e.candidate.width for e in session.per_target[target].values() if e.feasible}
+            wider = [c.training for c in untried if c.width > incumbent.candidate.width and c.width not in served
+                     and _fits_strictly(session.predictions[c.id][target], spec_target.constraints)]
+            better += _shallowest_per_width(wider)[-1:]  # the widest first
+            continue
         bound = None if incumbent is None else session.predictions[incumbent.candidate.id][target][metric]
-        predicted = {c: session.predictions[c.id][target][metric] for c in untried}
+        # accuracy is never predicted: an accuracy objective with nothing feasible needs no bound
+        predicted = {} if bound is None else {c: session.predictions[c.id][target][metric] for c in untried}
         better += _shallowest_per_width([c.training for c in untried if bound is None or predicted[c] < bound])
-        ties += sorted({c.training for c in untried if bound is not None and predicted[c] == bound}, key=_cost_order)
-    return list(dict.fromkeys(better + ties))
+        ties |= {c.training for c in untried if bound is not None and predicted[c] == bound}
+    # ties: the cheapest first, by the trainings they still need (ancestors this search has not trained)
+    ordered_ties = sorted(ties, key=lambda recipe: (len(session.trainings_needed(recipe)), _cost_order(recipe)))
+    better = list(dict.fromkeys(better))
+    return better, [recipe for recipe in ordered_ties if recipe not in better]
+
+
+def _fits_strictly(predicted: dict, constraints) -> bool:
+    """The prediction is within every resource limit it covers (the pre-filter allows a margin)."""
+    from edgeforge.cost.fits import judged_value
+    from edgeforge.outputs import CONSTRAINT_METRICS
+    from edgeforge.search.prefilter import RESOURCE_CONSTRAINTS
+
+    for key in RESOURCE_CONSTRAINTS:
+        limit = getattr(constraints, key)
+        metric, scale, _ = CONSTRAINT_METRICS[key]
+        if limit is not None and metric in predicted and judged_value(key, predicted, constraints) > limit:
+            return False
+    return True
 
 
 def _shallowest_per_width(recipes: list[TrainingRecipe]) -> list[TrainingRecipe]:

@@ -148,8 +148,11 @@ class Trainer:
         from edgeforge.models.source import build_architecture
         from edgeforge.tfcompat import seed_everything
 
+        from edgeforge.evaluate import get_task
+
         seed_everything(self.spec.project.seed)
-        return build_architecture(self.spec.model, self.splits.input_shape, self.splits.num_classes, width=width)
+        output_size = get_task(self.spec.model.task).output_size(self.splits)
+        return build_architecture(self.spec.model, self.splits.input_shape, output_size, width=width)
 
     def _training_settings(self, epochs: int | None) -> dict:
         search = self.spec.search
@@ -161,6 +164,7 @@ class Trainer:
         }
 
     def _train(self, recipe: TrainingRecipe, parent_model, parent_record: dict, epochs: int | None, out: Path) -> dict:
+        from edgeforge.evaluate import get_task
         from edgeforge.passes import TrainContext
         from edgeforge.passes.chain import apply_training_passes
         from edgeforge.passes.io import save_trained
@@ -170,8 +174,10 @@ class Trainer:
         passes = recipe_passes(recipe, self.spec.search.distill.model_dump())
         # A student trains from scratch: its epochs are the base model's, scaled by the fidelity.
         pass_epochs = self.distill_epochs(epochs) if passes[-1][0] == "distill" else self.fidelity(epochs)
+        task = get_task(self.spec.model.task)
         context = TrainContext(
-            splits=self.splits,
+            splits=task.training_splits(self.splits),  # anomaly_detection: normal samples, target = input
+            loss=task.loss,
             teacher=self.base_model,
             epochs=pass_epochs,
             batch_size=self.spec.train.batch_size,
@@ -180,6 +186,7 @@ class Trainer:
             model_name=self.spec.model.name or "",
             model_spec=self.spec.model,
             distill_epochs=self.distill_epochs(epochs),
+            augmentation=self.spec.train.augmentation,  # in the memo key: `train` is in _training_settings
         )
         model, seconds = apply_training_passes(parent_model, passes[-1:], context)
         save_trained(model, out / "model.h5")

@@ -6,10 +6,11 @@ import itertools
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, create_model, field_validator, model_validator
 
+from edgeforge.evaluate.task import TASKS
 from edgeforge.passes import PASSES, Pass
 from edgeforge.passes.chain import rejection_reason
 from edgeforge.passes.ptq import QUANT_MODES, QuantMode
@@ -19,7 +20,8 @@ from edgeforge.spec.device import Device, Runtime
 
 # The export formats the spec accepts: every format some registered runtime loads.
 Format = Literal[tuple(dict.fromkeys(fmt for runtime in RUNTIMES.values() for fmt in runtime.formats))]  # type: ignore[valid-type]
-Objective = Literal["max_accuracy", "min_latency", "min_flash", "min_ram", "min_energy", "min_model_size"]
+Objective = Literal["max_accuracy", "max_auc", "min_latency", "min_flash", "min_ram", "min_energy", "min_model_size"]
+TaskName = Literal[tuple(TASKS)]  # type: ignore[valid-type]
 
 
 class Project(StrictModel):
@@ -130,7 +132,8 @@ class Dataset(StrictModel):
         return self
 
 
-ModelName = Literal["tiny_cnn", "ds_cnn", "mlp"]
+# The registry's architectures (edgeforge/models/registry.py ARCHITECTURES; a test keeps the two equal).
+ModelName = Literal["tiny_cnn", "ds_cnn", "mlp", "mlperf_ds_cnn", "resnet8", "mobilenet_v1_025", "fc_autoencoder", "conv1d_cnn"]
 _FACTORY_REF = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 _MODEL_FILE_SUFFIXES = (".h5", ".hdf5", ".keras")
 
@@ -149,8 +152,9 @@ class ModelSpec(StrictModel):
     )
     path: str | None = Field(
         None,
-        description="your trained tf_keras model: an .h5 or .keras file or a SavedModel folder, relative to the "
-        "project root; its weights are the base model (train.epochs: 0 evaluates it, > 0 fine-tunes it)",
+        description="your trained model, relative to the project root: a tf_keras .h5 or .keras file or SavedModel "
+        "folder, whose weights are the base model (train.epochs: 0 evaluates it, > 0 fine-tunes it); or an .onnx file "
+        "(e.g. torch.onnx.export), used as it is (train.epochs: 0, post-training quantization only; docs/onnx.md)",
     )
     factory_file: str | None = Field(
         None,
@@ -164,6 +168,13 @@ class ModelSpec(StrictModel):
     )
     width: float = Field(1.0, gt=0, le=1, description="channel multiplier of the base model, in (0, 1]")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout before the classifier")
+    task: TaskName = Field(
+        "classification",
+        description="classification (softmax scores, quality = accuracy: min_accuracy, max_accuracy) | "
+        "anomaly_detection (an autoencoder trained on normal samples, labels 0 normal / 1 anomaly, scored by "
+        "reconstruction error; quality = ROC AUC: min_auc, max_auc; the bundle ships a threshold chosen on the "
+        "validation split)",
+    )
 
     @model_validator(mode="after")
     def _check_route(self) -> ModelSpec:
@@ -171,15 +182,19 @@ class ModelSpec(StrictModel):
             key = "factory" if self.factory else "path"
             raise ValueError(f"set either 'name' (the registry) or '{key}' (your own model), not both; remove one")
         if self.name is None and not (self.factory or self.path):
-            raise ValueError("set 'name' (tiny_cnn, ds_cnn or mlp), 'factory' ('pkg.module:function') or 'path' (a .h5/.keras file)")
+            raise ValueError(
+                f"set 'name' ({', '.join(get_args(ModelName))}), 'factory' ('pkg.module:function') or 'path' (a .h5/.keras file)"
+            )
         if self.factory is not None and not _FACTORY_REF.match(self.factory):
             raise ValueError(f"factory '{self.factory}' is not 'pkg.module:function'; write e.g. 'models.net:build'")
         if self.path is not None:
-            if self.path.endswith(".onnx"):
-                raise ValueError(f"path '{self.path}': ONNX models are not supported yet; give a tf_keras .h5/.keras file or SavedModel folder")
             suffix = Path(self.path).suffix
-            if suffix and suffix not in _MODEL_FILE_SUFFIXES:
-                raise ValueError(f"path '{self.path}' is not a tf_keras model; give an .h5 or .keras file or a SavedModel folder")
+            if suffix and suffix not in (*_MODEL_FILE_SUFFIXES, ".onnx"):
+                raise ValueError(f"path '{self.path}' is not a tf_keras or ONNX model; give an .h5, .keras or .onnx file or a SavedModel folder")
+            if suffix == ".onnx" and self.factory:
+                raise ValueError(
+                    f"factory '{self.factory}' with an ONNX path: an ONNX model is used as it is (no students, no training); remove factory"
+                )
             if not Path(self.path).exists():  # checked here too: else DVC's missing-dependency error comes first
                 raise ValueError(f"path '{self.path}' does not exist (paths are relative to the project root); save your model there, or fix the path")
             if self.width != 1.0:
@@ -211,12 +226,28 @@ class ModelSpec(StrictModel):
         return self.name or self.factory or str(self.path)
 
 
+class Augmentation(StrictModel):
+    """Random, seeded changes to each training batch (base model and fine-tunes; never validation or
+    test samples): the same seed gives the same batches, so training stays bit-reproducible."""
+
+    flip: bool = Field(False, description="mirror half the images left-right (samples (H, W, C) only)")
+    shift: float = Field(
+        0.0, ge=0, lt=0.5,
+        description="shift each sample by up to this fraction of each axis but the channels (time steps; image rows and "
+                    "columns), zero-filled",
+    )
+    noise: float = Field(0.0, ge=0, description="standard deviation of Gaussian noise added to each value (after normalize)")
+
+
 class Train(StrictModel):
     epochs: int = Field(
         ge=0, description="epochs to train the base model; with model.path, 0 evaluates the file's model as it is, > 0 fine-tunes it"
     )
     batch_size: PositiveInt = Field(64, description="mini-batch size")
     learning_rate: PositiveFloat = Field(0.001, description="Adam learning rate")
+    augmentation: Augmentation | None = Field(
+        None, description="seeded augmentation of the training batches (classification only; off by default)"
+    )
 
 
 def space_model(passes: Iterable[type[Pass]]) -> type[StrictModel]:
@@ -310,14 +341,20 @@ class Constraints(StrictModel):
     flash_kb: PositiveFloat | None = Field(None, description="model + runtime code limit, KiB")
     download_kb: PositiveFloat | None = Field(
         None,
-        description="over-the-air download limit, KiB: the model file the device loads, gzipped (level 9), as a "
-        "gzip-encoded transfer of the release's bundle.tar carries it (pruning and clustering shrink it)",
+        description="over-the-air download limit, KiB: the bundle as `edgeforge release` publishes it (bundle.tar.gz: "
+        "the model files, canary, manifest and preprocessing, gzipped at level 9); pruning and clustering shrink it",
     )
     latency_ms: PositiveFloat | None = Field(None, description="predicted latency per inference, ms")
     energy_mj: PositiveFloat | None = Field(None, description="energy per inference, mJ")
     avg_power_mw: PositiveFloat | None = Field(None, description="average power at inference_hz, mW")
     inference_hz: PositiveFloat | None = Field(None, description="inference rate for avg_power_mw, Hz")
     min_accuracy: float | None = Field(None, ge=0, le=1, description="accuracy in the runtime, at least")
+    min_auc: float | None = Field(
+        None, ge=0, le=1, description="model.task anomaly_detection: ROC AUC in the runtime on the held-out split, at least"
+    )
+    max_auc_drop: float | None = Field(
+        None, ge=0, le=1, description="model.task anomaly_detection: ROC AUC loss against the base model, at most"
+    )
     max_accuracy_drop: float | None = Field(
         None, ge=0, le=1, description="accuracy loss against the base model, at most"
     )
@@ -433,6 +470,57 @@ class Spec(StrictModel):
             raise ValueError(
                 f"search.space.width {self.search.space.width}: width students need your architecture code; "
                 "add model.factory ('pkg.module:function') beside model.path, or use width: [1.0]"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_task_metric(self) -> Spec:
+        """Constraints and objectives name the task's quality metric (`model.task`)."""
+        task = TASKS[self.model.task]
+        for name, target in self.targets.items():
+            for other in TASKS.values():
+                if other is task:
+                    continue
+                for key in (other.min_constraint, other.drop_constraint):
+                    if getattr(target.constraints, key) is not None:
+                        new_key = task.min_constraint if key == other.min_constraint else task.drop_constraint
+                        raise ValueError(
+                            f"targets.{name}.constraints.{key}: model.task {task.name} is scored by {task.metric_label}, "
+                            f"not {other.metric_label}; use {new_key}"
+                        )
+                if target.objective == other.objective:
+                    raise ValueError(
+                        f"targets.{name}.objective: {other.objective} ranks by {other.metric_label}, but model.task "
+                        f"{task.name} is scored by {task.metric_label}; use objective: {task.objective}"
+                    )
+        if task.name != "classification" and self.train.augmentation is not None:
+            # an autoencoder's target is its input: augmenting the input alone would teach it to undo the change
+            raise ValueError(
+                f"train.augmentation: augments the inputs of a classifier; model.task {task.name} trains on its "
+                "inputs as targets; remove train.augmentation"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_onnx_model(self) -> Spec:
+        """An ONNX model is used as it is: the training-time passes need the framework it was trained in."""
+        if not (self.model.path or "").endswith(".onnx"):
+            return self
+        if self.train.epochs != 0:
+            raise ValueError(
+                f"train.epochs {self.train.epochs}: model.path {self.model.path} is an ONNX model, which edgeforge does not "
+                "train or fine-tune; use train.epochs: 0"
+            )
+        space = self.search.space
+        asked = [
+            f"{cls.search.key} {getattr(space, cls.search.key)}"
+            for cls in PASSES.values()
+            if cls.search.key != "quantization" and any(value != cls.search.off for value in getattr(space, cls.search.key))
+        ]
+        if asked:
+            raise ValueError(
+                f"search.space: {', '.join(asked)} need(s) training, which an ONNX model.path ({self.model.path}) does not "
+                "get; leave them at their defaults (only quantization is searched for ONNX models)"
             )
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgeforge.atomic import atomic_dir
+from edgeforge.bundle.download import BundleData
 from edgeforge.data import load_splits
 from edgeforge.layout import BUILD
 from edgeforge.search.memo import Memo
@@ -22,6 +23,7 @@ def run(params: str = "params.yaml") -> None:
         result, evaluator = run_search(
             spec, splits, BUILD.base_model, memo,  # loaded only if something must be trained
             progress=lambda text, done, total, trained: progress.update(done, total, f"{trained} trained"),
+            bundle_data=BundleData.read(BUILD.data_dir),  # what every bundle carries: for download_bytes
         )
     with atomic_dir(BUILD.search_dir) as out:
         summary = write_search_outputs(result, evaluator, out)

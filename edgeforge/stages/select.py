@@ -33,7 +33,7 @@ def run(target: str, params: str = "params.yaml") -> None:
 def write_pareto(result: TargetSearch, chosen_id: str | None, target: str) -> None:
     """pareto.json (fronts, points, and for an infeasible target its relaxations) and pareto.png."""
     from edgeforge.report.plotdata import pareto_rows
-    from edgeforge.search.pareto import plot_fronts, target_fronts
+    from edgeforge.search.pareto import target_fronts
     from edgeforge.search.relax import relaxations
 
     fronts = target_fronts(result, chosen_id)
@@ -44,5 +44,53 @@ def write_pareto(result: TargetSearch, chosen_id: str | None, target: str) -> No
     write_json(BUILD.candidates_json(target), pareto_rows(fronts))  # what `dvc plots` draws
     png = BUILD.pareto_png(target)
     staging = png.with_name(f".{png.name}.tmp")
-    plot_fronts(fronts, staging)
+    write_plot(fronts, staging)
     os.replace(staging, png)
+
+
+# -- the plot, drawn once per picture ----------------------------------------------------------------
+# Drawing pareto.png costs matplotlib's import and a render (about a second, most of select@T). A
+# constraint edit that moves no point across the line, changes no front and picks the same candidate
+# draws the same picture, so the PNG comes back from a memo beside the export memo, keyed by exactly
+# what the plot is drawn from (`drawn`) plus the plotting code and matplotlib's version.
+PLOT_CODE = ("search/pareto.py", "stages/select.py")
+
+
+def drawn(fronts: dict) -> dict:
+    """The part of `fronts` the plot shows: `plot_fronts` is given only this, so the key is complete."""
+    from edgeforge.outputs import CONSTRAINT_METRICS
+    from edgeforge.search.pareto import RESOURCE_KEYS, front_metrics
+
+    metrics = front_metrics(fronts["binding"]["metric"])
+    keys = {key for key in RESOURCE_KEYS if CONSTRAINT_METRICS[key][0] in metrics}
+    return {
+        "target": fronts["target"],
+        "objective": fronts["objective"],
+        "chosen": fronts["chosen"],
+        "binding": {"metric": fronts["binding"]["metric"]},
+        "limits": {key: limit for key, limit in fronts["limits"].items() if key in keys},
+        "fronts": fronts["fronts"],
+        "points": [{k: p[k] for k in ("id", "feasible", "accuracy", *metrics)} for p in fronts["points"]],
+    }
+
+
+def write_plot(fronts: dict, path) -> None:
+    import shutil
+
+    from edgeforge.search.codeversion import code_version
+    from edgeforge.search.memo import Memo, hash_of
+    from edgeforge.search.pareto import plot_fronts
+
+    picture = drawn(fronts)
+    memo = Memo(BUILD.export_memo_dir())
+    key = hash_of("pareto.png", code_version(PLOT_CODE, ("matplotlib", "pillow", "numpy")), picture)
+    folder = memo.entry("plot", key)
+    if folder is not None:
+        shutil.copyfile(folder / "pareto.png", path)
+        return
+    plot_fronts(picture, path)
+
+    def remember(entry) -> None:
+        shutil.copyfile(path, entry / "pareto.png")
+
+    memo.store("plot", key, remember)

@@ -19,5 +19,8 @@ def run(params: str = "params.yaml") -> None:
     with atomic_dir(BUILD.base_dir) as out:
         model.save(out / BUILD.base_model.name)
         write_json(out / "metrics.json", metrics)
+    from edgeforge.evaluate import get_task
+
+    task = get_task(spec.model.task)
     verb = "trained" if spec.train.epochs else "evaluated"
-    print(f"{verb} {spec.model.label}: val accuracy {metrics['val_accuracy']:.4f}, {metrics['params']} params")
+    print(f"{verb} {spec.model.label}: val {task.metric_label} {metrics[f'val_{task.metric}']:.4f}, {metrics['params']} params")

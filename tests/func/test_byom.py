@@ -159,3 +159,89 @@ def test_h5_file_is_the_base_model_with_zero_epochs(tmp_path):
     missing = edgeforge("compose", cwd=root)
     assert missing.returncode == 2 and "model: path 'models/net.h5' does not exist" in missing.stderr
     assert missing.stderr.strip().count("\n") == 0
+
+
+def digits_onnx(path: Path, extra: str | None = None) -> None:
+    """What torch.onnx.export writes for a small CNN trained on digits (NCHW, batch 1, opset 17): a
+    tf_keras twin is trained here and its weights written in PyTorch's layout (tests never need torch)."""
+    import onnx
+    from sklearn.datasets import load_digits
+
+    from edgeforge.tfcompat import import_tf, seed_everything
+    from tests.unit.models.onnx_nets import cnn_onnx, keras_cnn_weights
+
+    _, keras = import_tf()
+    seed_everything(0)
+    digits = load_digits()
+    x, y = (digits.images / 16.0).astype(np.float32)[..., None], digits.target
+    layers = keras.layers
+    net = keras.Sequential([
+        layers.Input(shape=(8, 8, 1)), layers.Conv2D(4, 3, padding="same"), layers.ReLU(), layers.MaxPooling2D(),
+        layers.Conv2D(8, 3, padding="same"), layers.ReLU(), layers.Flatten(), layers.Dense(10), layers.Softmax(),
+    ])
+    net.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    net.fit(x, y, epochs=8, batch_size=64, verbose=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(cnn_onnx(1, 8, 8, 10, keras_cnn_weights(net), batchnorm=False, extra=extra), str(path))
+
+
+def test_onnx_model_builds_for_onnxruntime_and_tflite_micro(tmp_path):
+    def generate(root):
+        digits_onnx(root / "models/net.onnx")
+        (root / "specs/model/mine.yaml").write_text(yaml.safe_dump(model))
+        config = yaml.safe_load((root / "specs/config.yaml").read_text())
+        config["defaults"].insert(-1, {"device@targets.pi.device": "raspberry_pi_4"})
+        config["train"]["epochs"] = 0
+        config["targets"]["pi"] = {"runtime": "onnxruntime", "formats": ["onnx"], "objective": "min_latency",
+                                   "constraints": {"max_accuracy_drop": 0.05}}
+        (root / "specs/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (root / "specs/search/default.yaml").write_text("strategy: exhaustive\nspace:\n  quantization: [float32, dynamic, int8]\n")
+
+    model = {"path": "models/net.onnx", "factory_file": "models/net.onnx", "weights_file": "models/net.onnx"}
+    root = make_project(tmp_path / "onnx", {"name": "digits", "path": "specs/dataset/digits.yaml"}, "mine", generate)
+    commit(root)
+    first = dvc("repro", cwd=root)
+    assert "models/net.onnx: converted for TFLite; max |difference| to ONNX Runtime" in first.stdout
+    assert "evaluated models/net.onnx" in first.stdout
+
+    rows = {target: _rows(root, target) for target in ("pi", "mcu")}
+    pi, mcu = rows["pi"], rows["mcu"]
+    # onnxruntime: the float graph and ONNX Runtime's dynamic and static int8, measured in ONNX Runtime
+    assert {"float32", "dynamic", "int8"} <= set(pi) and all(r["accuracy_runtime"] == "onnxruntime" for r in pi.values())
+    # tflite-micro: the converted model through edgeforge's PTQ (dynamic does not run there)
+    assert {"float32", "int8"} <= set(mcu) and all(r["accuracy_runtime"] == "tflite-micro" for r in mcu.values())
+    assert pi["float32"]["accuracy"] > 0.85 and abs(pi["float32"]["accuracy"] - mcu["float32"]["accuracy"]) < 0.01
+    assert pi["int8"]["accuracy"] > pi["float32"]["accuracy"] - 0.05 and mcu["int8"]["accuracy"] > mcu["float32"]["accuracy"] - 0.05
+    print({t: {m: r["accuracy"] for m, r in rs.items()} for t, rs in rows.items()})
+
+    import onnx
+
+    exported = onnx.load(str(root / "build/targets/pi/export/model.onnx"))
+    names = {node.name for node in exported.graph.node}
+    assert "edgeforge_to_channels_first" in names and any("conv1" in n for n in names)  # the user's own graph
+    assert "QuantizeLinear" in {node.op_type for node in exported.graph.node}  # min_latency: ONNX Runtime's int8
+    assert (root / "build/targets/mcu/bundle").is_dir() and (root / "build/targets/pi/bundle").is_dir()
+
+    # training-time passes and training need the framework the model was trained in
+    epochs = edgeforge("compose", "train.epochs=2", cwd=root)
+    assert epochs.returncode == 2 and "train.epochs 2: model.path models/net.onnx is an ONNX model" in epochs.stderr
+    sparsity = edgeforge("compose", "+search.space.sparsity=[0.0,0.5]", cwd=root)
+    assert sparsity.returncode == 2 and "search.space: sparsity [0.0, 0.5] need(s) training" in sparsity.stderr
+
+    # an op the converter does not handle: the train stage names it, one line, exit 2
+    digits_onnx(root / "models/net.onnx", extra="Erf")
+    failed = edgeforge("stage", "train", cwd=root)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr + failed.stdout
+    assert failed.stderr.strip().count("\n") == 0 and "ONNX op Erf (node '/Erf') does not convert to TFLite" in failed.stderr
+
+    # a corrupt file: one line naming model.path and the fix
+    (root / "models/net.onnx").write_bytes(b"\x08\x07 not a protobuf")
+    corrupt = edgeforge("stage", "train", cwd=root)
+    assert corrupt.returncode == 2 and corrupt.stderr.strip().count("\n") == 0
+    assert "model.path: models/net.onnx is not a valid ONNX model" in corrupt.stderr
+
+
+def _rows(root: Path, target: str) -> dict:
+    """Base-model candidates of a target's search, by quantization mode."""
+    data = json.loads((root / f"build/search/targets/{target}.json").read_text())
+    return {row["config"]["quantization"]: row["metrics"] for row in data["candidates"] if row["metrics"]}

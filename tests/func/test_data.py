@@ -38,8 +38,9 @@ def stages_run(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
-def make_project(root: Path, dataset: dict, model: str, generate) -> Path:
-    """A fresh project on `dataset` with one quick MCU target and a two-candidate search."""
+def make_project(root: Path, dataset: dict, model: str, generate, train: dict | None = None) -> Path:
+    """A fresh project on `dataset` with one quick MCU target and a two-candidate search (`train`:
+    more keys of the train section)."""
     assert main(["init", str(root)]) == 0
     (root / "specs/dataset/mine.yaml").write_text(yaml.safe_dump(dataset, sort_keys=False))
     config = yaml.safe_load((root / "specs/config.yaml").read_text())
@@ -53,7 +54,7 @@ def make_project(root: Path, dataset: dict, model: str, generate) -> Path:
             entry = {"model": model}
         defaults.append(entry)
     config["defaults"] = defaults
-    config["train"]["epochs"] = 4
+    config["train"].update({"epochs": 4, **(train or {})})
     config["targets"] = {"mcu": {**config["targets"]["mcu"], "constraints": {"ram_kb": 320, "flash_kb": 1024}}}
     (root / "specs/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     (root / "specs/search/default.yaml").write_text("strategy: exhaustive\nspace:\n  quantization: [float32, int8]\n")
@@ -89,6 +90,16 @@ def test_csv_recording_builds_1d_models_and_one_changed_byte_rebuilds(tmp_path):
     bundle = json.loads((root / "build/targets/mcu/bundle/preprocessing.json").read_text())
     assert bundle["class_names"] == ["idle", "run", "walk"] and len(bundle["normalize"]["mean"]) == 3
     assert bundle["data_sha256"] == info["source"]["sha256"]
+    # the class names reach the report: accuracy per class, measured in the runtime that verified the model
+    report = json.loads(run(str(BIN / "edgeforge"), "report", "--json", cwd=root).stdout)["targets"]["mcu"]
+    assert [row["name"] for row in report["per_class"]] == ["idle", "run", "walk"]
+    assert sum(row["samples"] for row in report["per_class"]) == info["test"]
+    correct = sum(row["accuracy"] * row["samples"] for row in report["per_class"])
+    assert correct / info["test"] == pytest.approx(report["metrics"]["accuracy"], abs=1e-5)
+    assert "idle" in run(str(BIN / "edgeforge"), "report", cwd=root).stdout
+    assert "<h3>Accuracy per class</h3>" in (root / "build/report.html").read_text()
+    manifest = json.loads((root / "build/targets/mcu/bundle/manifest.json").read_text())
+    assert manifest["metrics"]["class_accuracy"] == [row["accuracy"] for row in report["per_class"]]
 
     text = (root / "data/recording.csv").read_bytes()
     at = text.index(b".", text.index(b"\n")) + 1  # first decimal of the first sample's ax: one byte changed
@@ -122,13 +133,17 @@ def test_image_folder_builds_with_augmentation(tmp_path):
         bars_image_dir(root / "data/images", per_class=16, size=20)
 
     dataset = {"name": "image_dir", "path": "data/images", "image_size": [16, 16], "augment_copies": 1}
-    root = make_project(tmp_path / "images", dataset, "tiny_cnn", generate)
+    # augmented copies at prepare, and seeded flips and shifts of every training batch
+    root = make_project(tmp_path / "images", dataset, "tiny_cnn", generate, train={"augmentation": {"flip": True, "shift": 0.1}})
     commit(root)
     assert {"prepare", "train"} <= stages_run(dvc("repro", "train", cwd=root).stdout)
     info = json.loads((root / "build/data/info.json").read_text())
     assert info["input_shape"] == [16, 16, 1] and info["class_names"] == ["horizontal", "vertical"]
     metrics = json.loads((root / "build/base/metrics.json").read_text())
     assert metrics["val_accuracy"] > 0.5  # bars are easy: better than chance after 4 epochs
+    model = (root / "build/base/model.h5").read_bytes()
+    dvc("repro", "-f", "train", cwd=root)  # trained again with the same seed: the same augmented batches
+    assert (root / "build/base/model.h5").read_bytes() == model
 
 
 def test_wav_folder_ships_a_frontend_that_matches_the_training_features(tmp_path):

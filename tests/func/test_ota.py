@@ -126,7 +126,7 @@ class Ota:
         [published] = release(self.keys, self.repo, find_bundles(self.build), lifetimes=lifetimes)
         assert published.version == 3
         sha256 = _Repository.open(self.repo).targets.signed.targets[published.path].hashes["sha256"]
-        return self.repo / "targets" / "sbc" / f"{sha256}.bundle.tar"
+        return self.repo / "targets" / "sbc" / f"{sha256}.bundle.tar.gz"
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def test_replayed_old_metadata_is_rejected_as_a_rollback_attack(ota):
 
 def test_an_older_bundle_version_is_refused_even_when_correctly_signed(ota):
     repository = _Repository.open(ota.repo)  # as if the online keys signed an older release again
-    repository.targets.signed.targets["sbc/bundle.tar"].unrecognized_fields["custom"]["version"] = 1
+    repository.targets.signed.targets["sbc/bundle.tar.gz"].unrecognized_fields["custom"]["version"] = 1
     repository.commit(load_signers(ota.keys), Lifetimes(), roles=("targets", "snapshot", "timestamp"))
     with serve(ota.repo) as url, pytest.raises(UpdateError, match="rollback refused"):
         update(url, "sbc", ota.device)
@@ -307,7 +307,7 @@ def test_a_trickling_mirror_cannot_hold_the_update_lock(ota, limits, reason):
 def test_leftovers_of_a_killed_update_are_removed_at_the_next_run(ota, monkeypatch, capsys):
     (ota.device / "slots" / ".incoming-k1ll3d").mkdir()
     (ota.device / "slots" / ".incoming-k1ll3d" / "model.tflite").write_bytes(b"half a bundle")
-    (ota.device / "downloads" / "sbc_bundle.tar.part").write_bytes(b"half a download")
+    (ota.device / "downloads" / "sbc_bundle.tar.gz.part").write_bytes(b"half a download")
     os.symlink("slots/a", ota.device / ".current.new")
     assert helpers.run_cli(["device", "status", "--install-dir", str(ota.device)], monkeypatch) == 0
     assert "removed 3 leftover(s) of an interrupted update" in capsys.readouterr().err

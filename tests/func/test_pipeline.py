@@ -60,12 +60,13 @@ def edit_yaml(path: Path, updates: dict) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def make_project(root: Path) -> Path:
-    """A fresh project with a small, quick spec, built once with `dvc repro`."""
+def make_project(root: Path, space: str = "quantization: [float32, int8]") -> Path:
+    """A fresh project with a small, quick spec (its search space: `space`, one YAML line per key),
+    built once with `dvc repro`."""
     assert main(["init", str(root)]) == 0
     edit_yaml(root / "specs/config.yaml", {"train.epochs": 6, "targets.mcu.constraints.latency_ms": 5, "targets.mcu.constraints.ram_kb": 16})
     (root / "specs/search/default.yaml").write_text(
-        "strategy: exhaustive\nspace:\n  quantization: [float32, int8]\n"
+        "strategy: exhaustive\nspace:\n" + "".join(f"  {line}\n" for line in space.splitlines())
     )
     compose(root)
     run("git", "add", "-A", cwd=root)
@@ -229,3 +230,27 @@ def test_a_search_served_by_the_memo_never_imports_tensorflow(project):
     result = run(sys.executable, "-c", probe, cwd=project)
     assert "HEAVY []" in result.stdout, result.stdout
     assert summary(project)["trained"] == 0
+
+
+def test_predicted_download_is_the_archive_release_publishes(built_project, tmp_path):
+    """`download_kb` limits what a device downloads: the search's `download_bytes` of the chosen
+    candidate is the length of the archive `edgeforge release` publishes for its bundle (the MCU's
+    bundle carries the TFLM C sources too, the SBC's the .tflite alone)."""
+    from edgeforge.bundle.keys import init_keys
+    from edgeforge.bundle.release import find_bundles, release
+    from edgeforge.report import build_report
+
+    init_keys(tmp_path / "keys")
+    published = release(tmp_path / "keys", tmp_path / "repo", find_bundles(built_project / "build"))
+    lengths = {path: entry["length"] for path, entry in
+               json.loads((tmp_path / "repo/metadata/1.targets.json").read_text())["signed"]["targets"].items()}
+    report = build_report(built_project)
+    assert {entry.target for entry in published} == {"mcu", "sbc"}
+    for entry in published:
+        metrics = json.loads((built_project / "build/targets" / entry.target / "selected.json").read_text())["metrics"]
+        [stored] = (tmp_path / "repo/targets" / entry.target).glob("*.bundle.tar.gz")
+        assert metrics["download_source"] == "bundle"
+        assert metrics["download_bytes"] == stored.stat().st_size == lengths[entry.path], entry.target
+        assert report["targets"][entry.target]["metrics"]["download_bytes"] == metrics["download_bytes"]
+    files = json.loads((built_project / "build/targets/mcu/bundle/manifest.json").read_text())["files"]
+    assert {"model.tflite", "model_data.cc", "model_data.h"} <= set(files)

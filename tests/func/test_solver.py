@@ -168,3 +168,46 @@ def outcome(entry: dict) -> tuple:
     """A candidate's result, less the seconds its training took."""
     metrics = {key: value for key, value in (entry["metrics"] or {}).items() if key != "train_seconds"}
     return entry["id"], metrics, entry["feasible"], entry.get("sha256")
+
+
+# -- benchmarks/solver.py, one seed at reduced size ------------------------------------------------
+
+# The benchmark's three targets on a smaller space (6 recipes: 5 trainings; the full one has 35),
+# evaluated on 120 held-out samples: about two minutes on 2 cores. Multi-fidelity is forced (auto
+# would search a space this small exhaustively). At this size the two need not agree (the solver's
+# budget is 2 trainings), so only the shape of the result and feasibility are checked.
+BENCHMARK_SMALL_SPACE = {"width": [1.0, 0.5, 0.25], "sparsity": [0.0], "clusters": [0, 16], "qat": [False],
+                         "quantization": ["int8"]}
+
+
+def load_solver_benchmark():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("solver_benchmark", REPO / "benchmarks" / "solver.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_solver_benchmark_reports_every_target_for_a_seed(tmp_path):
+    benchmark = load_solver_benchmark()
+    entry = benchmark.run_seed(0, "multi_fidelity", epochs=3, finetune_epochs=2, root=tmp_path, space=BENCHMARK_SMALL_SPACE,
+                               eval_samples=120)
+    report = json.loads(json.dumps(benchmark.summarize([entry])))  # what --json prints
+    assert set(report) == {"seeds", "same_choice_everywhere", "same_candidate_everywhere", "max_training_share", "goal_met"}
+    [seed] = report["seeds"]
+    assert seed["seed"] == 0 and seed["space_size"] == 6 and seed["solver_strategy"] == "multi_fidelity"
+    assert set(seed["targets"]) == set(benchmark.TARGETS) == {"mcu", "sbc", "lut"}
+    for name, row in seed["targets"].items():
+        assert set(row) == {"exhaustive", "solver", "same_candidate", "equivalent"}
+        assert seed["feasible"][name], f"{name}: no feasible choice ({row})"
+        assert row["exhaustive"] and row["solver"]
+    assert seed["trainings"]["exhaustive"] == 5 and 0 < seed["trainings"]["solver"] < 5
+    assert seed["training_share"] == round(seed["trainings"]["solver"] / 5, 3)
+    assert report["goal_met"] == (report["same_choice_everywhere"] and report["max_training_share"] <= 0.25)
+    # the lut target's limit lies between the clustered w0.5 model's compressed and dense flash
+    lut = json.loads((tmp_path / "exhaustive/search/targets/lut.json").read_text())
+    flash = {c["id"]: c["metrics"]["flash_bytes"] for c in lut["candidates"] if c["metrics"]}
+    dropped = set(lut["pruned_analytically"])
+    assert "w0.5-s0-c0-int8" in dropped or flash["w0.5-s0-c0-int8"] > seed["lut_flash_kb"] * 1024
+    assert flash["w0.5-s0-c16-int8"] <= seed["lut_flash_kb"] * 1024

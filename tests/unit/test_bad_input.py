@@ -139,6 +139,8 @@ BAD_DATA = [
     ("wav_at_the_wrong_rate", _wavs(extra={"data/speech/no/fast.wav": _wav(44100)}),
      ["dataset.name=audio_dir", "dataset.path=data/speech", "model=ds_cnn"], "validate",
      "data/speech/no/fast.wav: 1 channel(s), 16-bit, 44100 Hz"),
+    ("flip_of_a_time_series", {"data/har.npz": _motion()}, [*NPZ, "+train.augmentation.flip=true"], "validate",
+     "command-line override: train.augmentation.flip: mirrors images shaped (H, W, C), the samples are (128, 3)"),
     ("path_of_the_wrong_kind", {}, ["dataset.name=npz"], "validate",
      "dataset 'npz' needs 'path' to an .npz file (arrays x and y), not 'specs/dataset/digits.yaml'"),
 ]

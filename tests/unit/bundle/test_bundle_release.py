@@ -22,9 +22,9 @@ def test_release_creates_a_tuf_repository_with_version_1(build_dir, keys_dir, tm
     assert (published.target, published.version, published.changed) == ("sbc", 1, True)
     names = sorted(p.name for p in (repo / "metadata").iterdir())
     assert names == ["1.root.json", "1.snapshot.json", "1.targets.json", "root.json", "timestamp.json"]
-    entry = _metadata(repo, "1.targets.json")["targets"]["sbc/bundle.tar"]
+    entry = _metadata(repo, "1.targets.json")["targets"]["sbc/bundle.tar.gz"]
     assert entry["custom"]["version"] == 1
-    assert (repo / "targets" / "sbc" / f"{entry['hashes']['sha256']}.bundle.tar").stat().st_size == entry["length"]
+    assert (repo / "targets" / "sbc" / f"{entry['hashes']['sha256']}.bundle.tar.gz").stat().st_size == entry["length"]
 
 
 def test_release_does_not_republish_an_unchanged_bundle(build_dir, keys_dir, tmp_path):
@@ -97,7 +97,7 @@ def test_release_command_publishes_and_reports_versions(build_dir, keys_dir, tmp
     assert run_cli(argv, monkeypatch) == 0
     assert run_cli(argv, monkeypatch) == 0
     out = capsys.readouterr().out
-    assert "sbc: version 1 published (sbc/bundle.tar)" in out and "sbc: version 1 unchanged" in out
+    assert "sbc: version 1 published (sbc/bundle.tar.gz)" in out and "sbc: version 1 unchanged" in out
 
 
 def test_release_command_exits_2_on_missing_keys(build_dir, tmp_path, monkeypatch, capsys):

@@ -67,7 +67,7 @@ def test_status_removes_leftovers_of_a_killed_update(tmp_path):
     device = installed(tmp_path)
     (device / "slots/.incoming-x1").mkdir()
     (device / "downloads").mkdir()
-    (device / "downloads/sbc_bundle.tar.part").write_bytes(b"half")
+    (device / "downloads/sbc_bundle.tar.gz.part").write_bytes(b"half")
     state = updater.status(device)
     assert "removed 2 leftover(s)" in state.notes[0]
     assert sorted(p.name for p in (device / "slots").iterdir()) == ["a"]

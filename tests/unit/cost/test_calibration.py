@@ -96,3 +96,38 @@ def test_fit_recovers_rates_from_points_made_with_the_prior_shape():
 def test_error_bar_covers_ninety_percent_of_errors():
     errors = [0.01 * i for i in range(1, 11)]  # 1% .. 10%
     assert calibration.error_bar(errors) == pytest.approx(0.09)
+
+
+def test_tied_kinds_share_one_scale_at_their_prior_ratio_and_each_point_can_be_left_out():
+    works = {
+        "a": calibration.ModelWork("a", "float32", 10, {"conv": 1_000_000, "pointwise": 200_000}, 5_000, 1_000),
+        "b": calibration.ModelWork("b", "float32", 30, {"pointwise": 3_000_000, "depthwise": 400_000}, 20_000, 4_000),
+        "c": calibration.ModelWork("c", "float32", 8, {"fully_connected": 250_000}, 500, 100),
+    }
+    # the fully connected layer runs 3x slower per MAC than the prior says: tied, the fit cannot follow
+    points = [
+        calibration.Point("test", "tflite", "g", "one", name, cycles / 1e6, 1000.0, "fit")
+        for name, cycles in (("a", 1_300_000), ("b", 4_500_000), ("c", 800_000))
+    ]
+    fit = calibration.fit_group("g", points, works, "xnnpack")
+    ratios, tied = calibration.PRIORS["xnnpack"], calibration.TIED["xnnpack"]
+    for kind, representative in tied.items():
+        assert fit.cycles[(kind, "float32")] / fit.cycles[(representative, "float32")] == pytest.approx(
+            ratios[kind] / ratios[representative])
+    left_out = calibration.leave_one_point_out("g", points, works, "xnnpack")
+    assert [p.model for p, _ in left_out] == ["a", "b", "c"]
+    assert all(abs(error) < 10 for _, error in left_out)
+
+
+def test_measure_host_rewrites_only_the_latency_and_source_of_the_points_it_measured(tmp_path, monkeypatch, reference):
+    script = _fit_script()
+    copy = tmp_path / "latency_reference.yaml"
+    copy.write_text(REFERENCE.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(script, "REFERENCE", copy)
+    host = [i for i, p in enumerate(reference["points"]) if p.get("preset") == script.HOST_PRESET]
+    script.write_measurements(reference, {host[0]: (1.25, 'timed "here"'), host[-1]: (0.5, "timed")})
+    rewritten = yaml.safe_load(copy.read_text(encoding="utf-8"))["points"]
+    for index, (old, new) in enumerate(zip(reference["points"], rewritten, strict=True)):
+        changed = {key for key in old if old[key] != new[key]}
+        assert changed == ({"latency_ms", "source"} if index in (host[0], host[-1]) else set())
+    assert rewritten[host[0]]["latency_ms"] == 1.25 and rewritten[host[0]]["source"] == 'timed "here"'

@@ -126,10 +126,8 @@ def test_the_spec_checks_the_file_route(tmp_path, monkeypatch):
         ModelSpec(path="net.h5")
     with pytest.raises(ValidationError, match="'weights_file' is missing: .*; add weights_file: net.h5"):
         ModelSpec(path="net.h5", factory_file="net.h5")
-    with pytest.raises(ValidationError, match="not a tf_keras model; give an .h5 or .keras file or a SavedModel folder"):
+    with pytest.raises(ValidationError, match="not a tf_keras or ONNX model; give an .h5, .keras or .onnx file or a SavedModel folder"):
         ModelSpec(path="net.pt", factory_file="net.pt", weights_file="net.pt")
-    with pytest.raises(ValidationError, match="ONNX models are not supported yet"):
-        ModelSpec(path="net.onnx", factory_file="net.onnx", weights_file="net.onnx")
     with pytest.raises(ValidationError, match="a model file has its own"):
         ModelSpec(path="net.h5", factory_file="net.h5", weights_file="net.h5", width=0.5)
 

@@ -91,6 +91,18 @@ def test_skipped_depthwise_layers_are_named_in_a_warning():
     from edgeforge.models import build_model
 
     model = build_model("ds_cnn", (8, 8, 1), 10)
-    with pytest.warns(UserWarning, match=r"prune: TF-MOT skips layer 'depthwise_conv2d\w*'"):
+    with pytest.warns(UserWarning, match=r"prune: TF-MOT skips layer 'depthwise_1'"):
         skipped = warn_skipped_layers(model, "prune", "pruning")
     assert len(skipped) == 2
+
+
+def test_more_clusters_than_a_layer_has_weights_fails_that_candidate_with_tfmots_reason(context):
+    """TF-MOT's k-means++ raises a TensorFlow op error (not a ValueError) when a layer has fewer
+    weights than clusters, as a pruned narrow student can: one failed candidate, not a dead search."""
+    from edgeforge.tfcompat import import_tf
+
+    _, keras = import_tf()
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(2)])
+    model.layers[0].set_weights([model.layers[0].get_weights()[0] * 0, model.layers[0].get_weights()[1]])
+    with pytest.raises(BuildError, match=r"^cluster: TF-MOT cannot wrap this model: Expected num_to_sample <= points.rows\(\)"):
+        PASSES["cluster"]({"clusters": 16}).apply(model, context)

@@ -44,3 +44,20 @@ def test_the_peak_operator_has_the_most_live_bytes_and_no_plan_is_smaller(layers
     assert arena["edgeforge_bytes"] is None or arena["edgeforge_bytes"] >= arena["peak_live_bytes"]
     assert arena["arena_source"].startswith("measured")
     assert len(arena["timeline"]) == len(graph.operators) and len(planned_buffers(graph)) > len(graph.operators)
+
+
+def test_layers_come_back_from_the_memo_as_they_were_profiled(layers, tmp_path, monkeypatch):
+    import edgeforge.report.layers as module
+
+    device = load_preset("stm32f746_disco", REPO / "specs")
+    first = chosen_model_layers(KWS_INT8, device, "tflite-micro", tmp_path)
+    assert first == layers  # what the report shows does not depend on the memo
+
+    def no_profile(*args):
+        raise AssertionError("profiled again although the same model, device and runtime were costed before")
+
+    monkeypatch.setattr(module, "_profile_layers", no_profile)
+    assert chosen_model_layers(KWS_INT8, device, "tflite-micro", tmp_path) == layers
+    other = load_preset("nrf5340_dk", REPO / "specs")  # another device: profiled, not the memo's figures
+    with pytest.raises(AssertionError, match="profiled again"):
+        chosen_model_layers(KWS_INT8, other, "tflite-micro", tmp_path)

@@ -149,3 +149,51 @@ def test_download_kb_judges_the_gzipped_device_file_which_compression_shrinks(cl
     constraints = Constraints(download_kb=limit_kb)
     assert not check_fits(before, device, constraints)["download_kb"]["ok"]
     assert check_fits(after, device, constraints)["download_kb"]["ok"]
+
+
+def test_a_bundle_of_lut_compressed_weights_records_and_checks_its_canary_in_tflite_micro(clustered_int8, tmp_path):
+    """LiteRT refuses LUT-compressed tensors (`num_scales must be 1 ...`): the package stage's canary
+    and the device's health check run the model in the target's own runtime."""
+    from edgeforge.bundle.health import check_health
+    from edgeforge.bundle.package import build_bundle, drift_reference_from
+    from edgeforge.runtimes import runtime_for_bundle, runtime_for_format
+
+    dense, held_out = clustered_int8
+    compressed = compress_weights(dense, held_out, decode_code_bytes=1536).model_bytes
+    with pytest.raises(ValueError, match="quantization"):
+        runtime_for_format("tflite").predict(compressed, held_out)
+    assert runtime_for_bundle("tflite", "tflite-micro").name == "tflite-micro"
+    assert runtime_for_bundle("tflite", "tflite").name == "tflite"
+    assert runtime_for_bundle("onnx", "tensorrt").name == "onnxruntime"  # no TensorRT here: the format's runtime
+
+    model = tmp_path / "model.tflite"
+    model.write_bytes(compressed)
+    canary_y = runtime_for_bundle("tflite", "tflite-micro").predict(compressed, held_out[:8])
+    build_bundle(
+        tmp_path / "bundle", project="lut", target="mcu", device="nrf5340_dk", runtime="tflite-micro",
+        model_files={"model.tflite": model}, primary_file="model.tflite", candidate={"id": "w1-s0-c16-int8"},
+        metrics={"accuracy": 0.9}, spec_hash="spec", canary_x=held_out[:8], canary_y=canary_y,
+        drift_reference=drift_reference_from(held_out, np.zeros(len(held_out), np.int64)),
+    )
+    health = check_health(tmp_path / "bundle")
+    assert health.healthy, health.reason
+
+
+def test_the_export_check_runs_lut_compressed_weights_in_tflite_micro(clustered_int8, tmp_path):
+    """The export stage's parity check runs each written format where the target runs it: a
+    selected LUT-compressed MCU model failed the whole export in LiteRT before."""
+    from edgeforge.export import EXPORTERS
+    from edgeforge.export.base import ExportContext
+
+    dense, held_out = clustered_int8
+    compressed = compress_weights(dense, held_out, decode_code_bytes=1536).model_bytes
+    path = tmp_path / "model.tflite"
+    path.write_bytes(compressed)
+    context = ExportContext(
+        target_name="mcu", target=SimpleNamespace(runtime="tflite-micro"), candidate_config={"quantization": "int8"},
+        metrics={}, model_bytes=compressed, representative_x=held_out,
+    )
+    scores = EXPORTERS["tflite"]().runner([path], context)(held_out)
+    from edgeforge.runtimes.tflite_micro import TfliteMicro
+
+    assert scores.tobytes() == TfliteMicro().predict(dense, held_out).tobytes()

@@ -185,7 +185,7 @@ def test_candidates_the_prefilter_dropped_are_never_trained():
 
 
 def test_a_probe_is_scored_in_one_ptq_mode_per_target():
-    session = make_session(planted("w1-s0-c16"))
+    session = make_session(planted("w1-s0-c16"), budget={"max_trainings": 5})  # room to prune a probe
     run_strategy("multi_fidelity", session)
     probed_only = {recipe for recipe, level in session.fidelity.items() if level == PROBE_EPOCHS}
     assert probed_only

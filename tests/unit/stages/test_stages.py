@@ -115,6 +115,32 @@ def test_select_writes_the_best_feasible_candidate_and_its_pareto_files(tmp_proj
     ]
 
 
+def test_select_draws_the_plot_once_per_picture(tmp_project, monkeypatch):
+    import edgeforge.search.pareto as pareto
+    from edgeforge.search.pareto import plot_fronts
+    from edgeforge.stages import select
+
+    metrics = {"fp32_big": {"arena_bytes": 200 * 1024, "latency_ms": 1.0}, "int8_fast": {"latency_ms": 1.5},
+               "int8_slow": {"latency_ms": 2.5}}
+    write_target(tmp_project, target_search(metrics, MCU_LIMITS))
+    select.run("mcu")
+    png = tmp_project / BUILD.pareto_png("mcu")
+    drawn = png.read_bytes()
+    # the plot is drawn from `drawn(fronts)` alone: the whole pareto.json draws the same bytes
+    plot_fronts(json.loads((tmp_project / BUILD.pareto_json("mcu")).read_text()), tmp_project / "full.png")
+    assert (tmp_project / "full.png").read_bytes() == drawn
+
+    calls = []
+    monkeypatch.setattr(pareto, "plot_fronts", lambda fronts, path: calls.append(fronts) or plot_fronts(fronts, path))
+    png.unlink()
+    write_target(tmp_project, target_search(metrics, {**MCU_LIMITS, "min_accuracy": 0.5}))  # no point moves
+    select.run("mcu")
+    assert calls == [] and png.read_bytes() == drawn  # from the memo
+    write_target(tmp_project, target_search({**metrics, "int8_slow": {"latency_ms": 3.0}}, MCU_LIMITS))
+    select.run("mcu")
+    assert len(calls) == 1 and png.read_bytes() != drawn  # a point moved: drawn again
+
+
 def test_select_ranks_feasible_candidates_by_the_objective(tmp_project):
     from edgeforge.stages import select
 
@@ -175,6 +201,28 @@ def test_export_refuses_a_selected_model_that_changed_since_selection(tmp_projec
     with pytest.raises(BuildError, match=r"int8_fast\.tflite: contents differ from what was selected; run `dvc repro -f search`"):
         export.run("mcu")
     assert not (tmp_project / BUILD.export_dir("mcu")).exists()
+
+
+def test_the_export_memo_key_ignores_the_bundle_download_size_but_not_the_model_figures(tmp_project):
+    # a constraint edit moves the bundle's download size (its manifest hashes the spec), never the files
+    from edgeforge.data import load_splits
+    from edgeforge.spec import load_params
+    from edgeforge.stages import prepare
+    from edgeforge.stages.export import export_key
+
+    compose_params()
+    prepare.run()
+    spec, splits = load_params("params.yaml"), load_splits(BUILD.splits)
+    selected = selection_of(target_search({"int8_fast": {}}, MCU_LIMITS), "int8_fast")
+    model = tmp_project / selected.tflite_artifact
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"model")
+
+    def key(**metrics) -> str:
+        return export_key(spec, "mcu", selected.model_copy(update={"metrics": {**selected.metrics, **metrics}}), splits)
+
+    assert key(download_bytes=123, download_source="bundle") == key(download_bytes=124, download_source="other")
+    assert key(arena_bytes=4096) != key(arena_bytes=8192)  # the tflm_c exporter writes the arena size
 
 
 def test_package_says_to_run_export_when_nothing_was_exported(tmp_project):

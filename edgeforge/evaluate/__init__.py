@@ -1,0 +1,5 @@
+"""Tasks and their quality metrics: how a runtime's outputs become the figure the search ranks."""
+
+from edgeforge.evaluate.task import TASKS, Task, get_task
+
+__all__ = ["TASKS", "Task", "get_task"]
