@@ -80,9 +80,18 @@ class BundleData:
         return cls(preprocessing, estimated=True)
 
 
+# Where the search's work runs, not what it builds: a bundle is the same built locally or on Dask.
+EXECUTION_SETTINGS = {"executor", "dask_address"}
+
+
 def spec_hash(spec, target: str) -> str:
-    """Hash of the spec parts this target's model depends on (not the other targets)."""
-    parts = spec.model_dump(mode="json", by_alias=True, include={"project", "dataset", "model", "train", "search"})
+    """Hash of the spec parts this target's model depends on (not the other targets, nor where the
+    search ran)."""
+    parts = spec.model_dump(
+        mode="json", by_alias=True,
+        include={"project": True, "dataset": True, "model": True, "train": True, "search": True},
+        exclude={"search": EXECUTION_SETTINGS},
+    )
     parts["target"] = spec.targets[target].model_dump(mode="json", by_alias=True)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 

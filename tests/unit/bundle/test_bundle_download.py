@@ -47,3 +47,20 @@ def test_bundle_data_reads_what_the_prepare_stage_wrote(tmp_path):
     data = BundleData.read(Path(tmp_path))
     assert data.preprocessing["data_sha256"] == "ab" * 32 and data.preprocessing["normalize"] == {"mean": [0.5], "std": [2.0]}
     assert data.companions == {"frontend.tflite": b"frontend"} and not data.estimated
+
+
+def test_the_spec_hash_a_bundle_carries_ignores_where_the_search_ran():
+    """A model built on a Dask cluster is the same bundle as one built locally (and releases as
+    unchanged); a setting that changes what is built changes the hash."""
+    from edgeforge.bundle.download import spec_hash
+    from tests.unit.search.helpers import quick_spec
+
+    spec = quick_spec()
+
+    def edited(**search) -> str:
+        data = spec.model_dump(by_alias=True)
+        data["search"].update(search)
+        return spec_hash(type(spec).model_validate(data), "mcu")
+
+    assert edited(executor="dask", dask_address="tcp://127.0.0.1:8786") == spec_hash(spec, "mcu")
+    assert edited(finetune_epochs=spec.search.finetune_epochs + 1) != spec_hash(spec, "mcu")
