@@ -16,6 +16,7 @@ records it under its own name (`auc`) with `metric` naming it, and the report la
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
 from typing import ClassVar
@@ -31,7 +32,7 @@ THRESHOLD_RULE = "anomaly when the reconstruction error (mean squared, per sampl
     "threshold maximizes Youden's J (TPR - FPR) on the validation split"
 
 
-class Task:
+class Task(ABC):
     """One kind of problem; see the module docstring. Subclasses set the class attributes."""
 
     name: ClassVar[str]
@@ -51,9 +52,10 @@ class Task:
     def objective(self) -> str:
         return f"max_{self.metric}"
 
+    @abstractmethod
     def output_size(self, splits) -> int:
         """Values per sample the model outputs (a factory's or registry builder's `num_classes`)."""
-        raise NotImplementedError
+        ...
 
     def training_splits(self, splits):
         """The splits as training sees them (x_train/y_train the inputs and targets of `fit`)."""
@@ -72,14 +74,16 @@ class Task:
         Raises ValueError, saying why, when the classes do not fit the task."""
         return class_names
 
+    @abstractmethod
     def measure(self, predict: Predict, x_eval: np.ndarray, y_eval: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> dict:
         """{accuracy: the quality, samples, ...} from the runtime's `predict` on the held-out
         split (and on the validation split where the task calibrates something there)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def keras_quality(self, model, splits) -> dict:
         """Validation figures of the trained (and compiled) Keras base model, for the train stage's metrics."""
-        raise NotImplementedError
+        ...
 
     def bundle_decision(self, metrics: dict) -> dict:
         """What preprocessing.json adds so that a device turns the model's output into a verdict

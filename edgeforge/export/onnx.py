@@ -145,8 +145,9 @@ class RepresentativeReader:
         return next(self._feeds, None)
 
 
-def quantize_static_int8(model, representative_x: np.ndarray):
-    """Static QDQ int8 (per-channel weights), activation ranges from the representative data."""
+def quantize_static_int8(model, representative_x: np.ndarray, reader=None):
+    """Static QDQ int8 (per-channel weights), activation ranges from the representative data (fed
+    by `reader`, a CalibrationDataReader: by default one batch of it)."""
     quantization = quantization_tools()
     with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
         source, out = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
@@ -155,7 +156,7 @@ def quantize_static_int8(model, representative_x: np.ndarray):
             quantization.quantize_static(
                 source,
                 out,
-                RepresentativeReader(representative_x),
+                reader or RepresentativeReader(representative_x),
                 quant_format=quantization.QuantFormat.QDQ,
                 per_channel=True,
                 reduce_range=REDUCE_RANGE,

@@ -50,32 +50,12 @@ def quantize_onnx_model(model, mode: str, calibration_x: np.ndarray) -> bytes:
     call); int8 and int16x8 static QDQ int8 (ONNX Runtime has no int16 activations), activation
     ranges calibrated on `calibration_x` (the training split) with the settings of edgeforge's own
     ONNX export (export/onnx.py)."""
-    import tempfile
-    from pathlib import Path
-
-    from edgeforge.errors import ExportError
-    from edgeforge.export.onnx import CALIBRATION_SAMPLES, REDUCE_RANGE, first_line, load_model, quantize_for, serialize
+    from edgeforge.export.onnx import CALIBRATION_SAMPLES, quantize_for, quantize_static_int8, serialize
 
     if mode not in ("int8", "int16x8"):
         return serialize(quantize_for(model, mode, calibration_x))
-    quantization = quantization_tools()
-    with tempfile.TemporaryDirectory(prefix="edgeforge-onnx-") as folder:
-        source, out = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
-        source.write_bytes(serialize(model))
-        reader = PerSampleReader(model.graph.input[0].name, calibration_x[:CALIBRATION_SAMPLES])
-        try:
-            quantization.quantize_static(
-                source, out, reader,
-                quant_format=quantization.QuantFormat.QDQ,
-                per_channel=True,
-                reduce_range=REDUCE_RANGE,
-                activation_type=quantization.QuantType.QInt8,
-                weight_type=quantization.QuantType.QInt8,
-                calibrate_method=quantization.CalibrationMethod.MinMax,
-            )
-        except Exception as error:
-            raise ExportError(f"ONNX Runtime static quantization failed: {first_line(error)}") from error
-        return serialize(load_model(out))
+    reader = PerSampleReader(model.graph.input[0].name, calibration_x[:CALIBRATION_SAMPLES])
+    return serialize(quantize_static_int8(model, calibration_x, reader=reader))
 
 
 class OnnxRuntime(Runtime):
