@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from edgeforge.cli import main
+from tests.conftest import REPO
 
 REQUIRED_PRESETS = {
     "stm32f746_disco", "nucleo_l4r5zi", "nucleo_h7a3zi", "nucleo_u575zi", "esp32_s3", "arduino_nano_33_ble",
@@ -99,3 +100,10 @@ def test_light_commands_do_not_import_tensorflow(tmp_project, command):
     code = f"import sys; from edgeforge.cli import main\nassert main([{command!r}]) == 0\nprint('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().endswith("False")
+
+
+def test_the_committed_params_yaml_is_composed_from_the_committed_specs(monkeypatch, capsys):
+    """`make demo` starts with `edgeforge compose --check`: an edit to specs/ (a device preset's
+    re-fitted throughput) must come with its recomposed params.yaml."""
+    monkeypatch.chdir(REPO)
+    assert main(["compose", "--check"]) == 0, capsys.readouterr()
