@@ -90,6 +90,21 @@ class Task(ABC):
         (from the shipped candidate's `metrics`); {} when class_names say it all."""
         return {}
 
+    # Export parity (export/parity.py): two runtimes' outputs for the same inputs agree when they
+    # lead to the same decision on a sample; `agreement_key` names that share in parity.json.
+    agreement_key: ClassVar[str]
+
+    @abstractmethod
+    def quality(self, outputs: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+        """The task's quality of one runtime's `outputs` for inputs `x` with labels `y`."""
+        ...
+
+    @abstractmethod
+    def agreement(self, outputs: np.ndarray, reference: np.ndarray, x: np.ndarray, metrics: dict) -> float:
+        """The share of samples on which `outputs` and `reference` lead to the same decision (the
+        selected candidate's `metrics` hold what the decision needs, e.g. a threshold)."""
+        ...
+
 
 class Classification(Task):
     name: ClassVar[str] = "classification"
@@ -112,6 +127,14 @@ class Classification(Task):
         """Keras's own accuracy metric (the model is compiled with it: `compile_for_task`)."""
         _, val_accuracy = model.evaluate(splits.x_val, splits.y_val, verbose=0)
         return {"val_accuracy": round(float(val_accuracy), 6)}
+
+    agreement_key: ClassVar[str] = "top1_agreement"
+
+    def quality(self, outputs, x, y) -> float:
+        return top1_accuracy(outputs, y)
+
+    def agreement(self, outputs, reference, x, metrics) -> float:
+        return float(np.mean(outputs.argmax(axis=1) == reference.argmax(axis=1)))
 
 
 class AnomalyDetection(Task):
@@ -186,6 +209,15 @@ class AnomalyDetection(Task):
         normal = splits.y_val == 0
         return {"val_auc": round(roc_auc(splits.y_val, errors), 6), "val_normal_mse": round(float(errors[normal].mean()), 6)}
 
+    agreement_key: ClassVar[str] = "decision_agreement"
+
+    def quality(self, outputs, x, y) -> float:
+        return roc_auc(y, reconstruction_errors(outputs, x))
+
+    def agreement(self, outputs, reference, x, metrics) -> float:
+        """Samples both call anomalous, or both normal, at the shipped threshold."""
+        threshold = metrics["threshold"]
+        return float(np.mean((reconstruction_errors(outputs, x) > threshold) == (reconstruction_errors(reference, x) > threshold)))
 
     def bundle_decision(self, metrics: dict) -> dict:
         """The threshold, chosen on the validation split with the shipped model in its runtime."""
@@ -203,6 +235,7 @@ class AnomalyDetection(Task):
 
 
 TASKS: dict[str, Task] = {task.name: task for task in (Classification(), AnomalyDetection())}
+AGREEMENT_KEYS = tuple(task.agreement_key for task in TASKS.values())  # parity.json's names for agreement
 
 
 def get_task(name: str) -> Task:

@@ -2,16 +2,18 @@
 
 The reference is what the candidate was selected as:
 
-    float32, float16          the Keras model; each export must agree on the top-1 class for at
-                              least TOP1_AGREEMENT_MIN of the held-out samples
-    int8, int16x8, dynamic    the candidate's TFLite model in LiteRT (quantization changes the
-                              scores by design); each export's accuracy may fall at most
-                              MAX_ACCURACY_DROP below it
+    float32, float16          the Keras model; each export must lead to the same decision as the
+                              reference (top-1 class; for an anomaly detector, which side of the
+                              shipped threshold) on at least AGREEMENT_MIN of the held-out samples
+    int8, int16x8, dynamic    the candidate's TFLite model in the target's runtime (quantization
+                              changes the outputs by design); each export's quality (the task's:
+                              accuracy, ROC AUC) may fall at most MAX_QUALITY_DROP below it
 
 Each format runs in its own runtime where that runtime exists here: TFLite in LiteRT, the TFLite
 Micro sources' model in TFLite Micro's interpreter, ONNX in ONNX Runtime, Core ML on macOS only.
 The reference's own format is compared with Keras for information and held to no tolerance.
-Formats without a runtime here record why (`{"skipped": reason}`).
+Formats without a runtime here record why (`{"skipped": reason}`). An entry keeps the task's
+quality under `accuracy` (the search's key for it) and names it in `metric`.
 """
 
 from __future__ import annotations
@@ -21,25 +23,34 @@ from pathlib import Path
 import numpy as np
 
 from edgeforge.errors import BuildError
+from edgeforge.evaluate import AGREEMENT_KEYS, TASKS, Task
 from edgeforge.export.base import ExportContext
 from edgeforge.runtimes import NotRunnableHere, runtime_for_bundle
 
-TOP1_AGREEMENT_MIN = 0.995
-MAX_ACCURACY_DROP = 0.01
+CLASSIFICATION = TASKS["classification"]
+
+AGREEMENT_MIN = 0.995
+MAX_QUALITY_DROP = 0.01
+TOP1_AGREEMENT_MIN, MAX_ACCURACY_DROP = AGREEMENT_MIN, MAX_QUALITY_DROP  # their names for classifiers
 QUANTIZED_MODES = ("int8", "int16x8", "dynamic")
 
 
-def compare(scores: np.ndarray, reference: np.ndarray, y: np.ndarray, reference_name: str, check: dict | None) -> dict:
-    """One format's entry: top-1 agreement and largest score difference against the reference."""
-    return {
+def compare(scores: np.ndarray, reference: np.ndarray, x: np.ndarray, y: np.ndarray, reference_name: str,
+            check: dict | None, task: Task = CLASSIFICATION, metrics: dict | None = None) -> dict:
+    """One format's entry: decision agreement, largest output difference and the task's quality,
+    against the reference."""
+    entry = {
         "reference": reference_name,
-        "top1_agreement": round(float(np.mean(scores.argmax(axis=1) == reference.argmax(axis=1))), 6),
+        task.agreement_key: round(task.agreement(scores, reference, x, metrics or {}), 6),
         "max_abs_diff": round(float(np.abs(scores - reference).max()), 6),
         "samples": int(len(y)),
-        "accuracy": round(float(np.mean(scores.argmax(axis=1) == y)), 6),
-        "reference_accuracy": round(float(np.mean(reference.argmax(axis=1) == y)), 6),
+        "accuracy": round(task.quality(scores, x, y), 6),
+        "reference_accuracy": round(task.quality(reference, x, y), 6),
         "check": check,
     }
+    if task.metric != "accuracy":
+        entry["metric"] = task.metric
+    return entry
 
 
 def reference_tflite(context: ExportContext) -> bytes:
@@ -52,7 +63,8 @@ def reference_tflite(context: ExportContext) -> bytes:
     return PostTrainingQuantization({"mode": context.quantization}).convert(context.load_keras(), context.representative_x)
 
 
-def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.ndarray, y: np.ndarray) -> dict[str, dict]:
+def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.ndarray, y: np.ndarray,
+                  task: Task = CLASSIFICATION) -> dict[str, dict]:
     """{format: entry} for every written format: the same inputs through its runtime and the reference."""
     from edgeforge.export import EXPORTERS
 
@@ -61,9 +73,9 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
     if context.quantization in QUANTIZED_MODES:
         reference_runtime = runtime_for_bundle("tflite", context.target.runtime)
         reference_name, reference = "tflite", reference_runtime.predict(reference_tflite(context), x)
-        check = {"metric": "accuracy_drop", "max": MAX_ACCURACY_DROP}
+        check = {"metric": "accuracy_drop", "max": MAX_QUALITY_DROP}
     else:
-        reference_name, reference, check = "keras", keras_scores, {"metric": "top1_agreement", "min": TOP1_AGREEMENT_MIN}
+        reference_name, reference, check = "keras", keras_scores, {"metric": task.agreement_key, "min": AGREEMENT_MIN}
     report = {}
     for fmt, paths in written.items():
         exporter = EXPORTERS[fmt]()
@@ -73,9 +85,9 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
             report[fmt] = {"skipped": str(why), **exporter.structure(paths, context)}
             continue
         if fmt == reference_name:
-            report[fmt] = compare(run(x), keras_scores, y, "keras", None)
+            report[fmt] = compare(run(x), keras_scores, x, y, "keras", None, task, context.metrics)
         else:
-            report[fmt] = compare(run(x), reference, y, reference_name, check)
+            report[fmt] = compare(run(x), reference, x, y, reference_name, check, task, context.metrics)
     return report
 
 
@@ -86,16 +98,18 @@ def parity_problems(report: dict[str, dict]) -> list[tuple[str, str]]:
         check = entry.get("check")
         if not check:
             continue
-        if check["metric"] == "top1_agreement" and entry["top1_agreement"] < check["min"]:
+        quality = "ROC AUC" if entry.get("metric") == "auc" else "accuracy"
+        if check["metric"] in AGREEMENT_KEYS and entry[check["metric"]] < check["min"]:
+            decision = "top-1 class" if check["metric"] == "top1_agreement" else "anomaly decision at the threshold"
             problems.append((fmt,
-                f"{fmt} agrees with {entry['reference']} on the top-1 class for {entry['top1_agreement']:.2%} of "
-                f"{entry['samples']} held-out samples (at least {check['min']:.1%} required; largest score "
+                f"{fmt} agrees with {entry['reference']} on the {decision} for {entry[check['metric']]:.2%} of "
+                f"{entry['samples']} held-out samples (at least {check['min']:.1%} required; largest output "
                 f"difference {entry['max_abs_diff']:.4g})"
             ))
         drop = entry.get("reference_accuracy", 0) - entry.get("accuracy", 0)
         if check["metric"] == "accuracy_drop" and drop > check["max"] + 1e-9:
             problems.append((fmt,
-                f"{fmt} reaches accuracy {entry['accuracy']:.4f}, {drop * 100:.2f} points below "
+                f"{fmt} reaches {quality} {entry['accuracy']:.4f}, {drop * 100:.2f} points below "
                 f"{entry['reference']}'s {entry['reference_accuracy']:.4f} on {entry['samples']} held-out "
                 f"samples (at most {check['max'] * 100:g} allowed)"
             ))

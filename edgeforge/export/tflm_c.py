@@ -6,7 +6,6 @@ allocator measured with that plan in place."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import ClassVar
 

@@ -16,11 +16,13 @@ from html import escape
 from pathlib import Path
 
 from edgeforge import __version__
+from edgeforge.evaluate import AGREEMENT_KEYS, TASKS
 from edgeforge.outputs import CONSTRAINT_METRICS
 from edgeforge.report.classes import format_class_accuracy
 from edgeforge.report.svg import arena_svg, constraint_unit, pareto_svg
 
-ACCURACY_CONSTRAINTS = ("min_accuracy", "max_accuracy_drop")
+# constraints on the task's quality (accuracy, ROC AUC): shown in points, not as a share of the limit
+QUALITY_CONSTRAINTS = tuple(key for task in TASKS.values() for key in (task.min_constraint, task.drop_constraint))
 STATUS_ORDER = ("chosen", "front", "feasible", "probe", "infeasible", "failed", "pruned", "not evaluated")
 
 CSS = """
@@ -128,7 +130,7 @@ def _constraint_cell(key: str, check: dict | None) -> str:
         return f'<td class="bad">limit {escape(limit)}<br>not met</td>'
     value = check["value"]
     is_max = CONSTRAINT_METRICS[key][2] == "max"
-    if key in ACCURACY_CONSTRAINTS:
+    if key in QUALITY_CONSTRAINTS:
         headroom = f"{(check['limit'] - value) if is_max else (value - check['limit']):+.4f}"
         shown = f"{value:.4f}"
     else:
@@ -194,8 +196,9 @@ def _classes(target: dict) -> str:
 def _pareto(target: dict) -> str:
     pareto = target["pareto"]
     binding = pareto["binding"]
-    caption = (f"Accuracy against {escape(binding['constraint'])}, the constraint that rules out the most candidates. "
-               "The front: no other candidate is both more accurate and cheaper.")
+    quality = target.get("metric_label", "accuracy")
+    caption = (f"{escape(quality[:1].upper() + quality[1:])} against {escape(binding['constraint'])}, the constraint "
+               "that rules out the most candidates. The front: no other candidate is both better and cheaper.")
     if pareto.get("png"):
         caption += f" Also drawn to <code>{escape(pareto['png'])}</code>, with latency."
     legend = "".join(
@@ -203,7 +206,7 @@ def _pareto(target: dict) -> str:
         for label, color in (("chosen", "#d97706"), ("Pareto front", "#0969da"), ("feasible", "#2da44e"),
                              ("infeasible (hollow mark)", "#8c959f"), ("limit", "#cf222e"))
     )
-    return (f'<h3>Pareto plot</h3><figure class="pareto">{pareto_svg(pareto, target.get("base_accuracy"))}'
+    return (f'<h3>Pareto plot</h3><figure class="pareto">{pareto_svg(pareto, target.get("base_accuracy"), quality)}'
             f'<figcaption><div class="legend">{legend}</div>{caption}</figcaption></figure>')
 
 
@@ -229,8 +232,9 @@ def _candidates(target: dict) -> str:
     return (
         f"<h3>Candidates ({len(rows)})</h3>"
         '<table class="candidates"><thead><tr><th>candidate</th><th>status</th><th>passes</th><th>fidelity</th>'
-        '<th>training</th><th class="num">accuracy</th><th class="num">latency ms</th><th class="num">arena B</th>'
-        f'<th class="num">flash B</th><th>why not chosen</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
+        f'<th>training</th><th class="num">{escape(target.get("metric_label", "accuracy"))}</th>'
+        '<th class="num">latency ms</th><th class="num">arena B</th><th class="num">flash B</th>'
+        f'<th>why not chosen</th></tr></thead><tbody>{"".join(body)}</tbody></table>'
     )
 
 
@@ -299,17 +303,23 @@ def _parity(parity: dict) -> str:
         body.append(
             f"<tr><td>{escape(fmt)}</td><td>{escape(str(entry.get('reference')))}</td>"
             f'<td class="num">{_num(entry.get("samples"), "{:,}")}</td>'
-            f'<td class="num">{_num(entry.get("top1_agreement"), "{:.2%}")}</td>'
+            f'<td class="num">{_num(_agreement(entry), "{:.2%}")}</td>'
             f'<td class="num">{_num(entry.get("max_abs_diff"), "{:.3g}")}</td>'
             f'<td class="num">{_num(entry.get("accuracy"), "{:.4f}")}</td>'
             f'<td class="num">{_num(entry.get("reference_accuracy"), "{:.4f}")}</td>{verdict}</tr>'
         )
     return (
         '<h3>Parity per format</h3><table class="parity"><thead><tr><th>format</th><th>reference</th>'
-        '<th class="num">samples</th><th class="num">top-1 agreement</th><th class="num">largest |difference|</th>'
-        '<th class="num">accuracy</th><th class="num">reference accuracy</th><th>check</th></tr></thead>'
+        '<th class="num">samples</th><th class="num" title="same top-1 class, or same anomaly decision at the threshold">'
+        'decision agreement</th><th class="num">largest |difference|</th>'
+        '<th class="num">quality</th><th class="num">reference quality</th><th>check</th></tr></thead>'
         f'<tbody>{"".join(body)}</tbody></table>'
     )
+
+
+def _agreement(entry: dict) -> float | None:
+    """The share of samples with the reference's decision, under its task's key."""
+    return next((entry[key] for key in AGREEMENT_KEYS if key in entry), None)
 
 
 def _files(files: dict) -> str:

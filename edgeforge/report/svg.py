@@ -1,6 +1,6 @@
 """Charts as inline SVG strings for the HTML report: no JavaScript, no fonts or files to fetch.
 
-    pareto_svg(fronts, base_accuracy)   accuracy against the binding resource, per target
+    pareto_svg(fronts, base_accuracy, quality)  the task's quality against the binding resource
     arena_svg(arena)                    live arena bytes while each operator runs
 
 Every mark carries a <title>, which browsers show as a tooltip. Output depends only on the input
@@ -109,15 +109,16 @@ def _star(x: float, y: float, radius: float = 8.0) -> str:
     return " ".join(points)
 
 
-def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
-    """Accuracy (y) against the target's binding resource (x): every measured candidate, the Pareto
-    front as a step line, the chosen one as a star, the resource limit as a dashed line."""
+def pareto_svg(fronts: dict, base_accuracy: float | None = None, quality: str = "accuracy") -> str:
+    """The task's quality (y, named `quality`: accuracy, ROC AUC) against the target's binding
+    resource (x): every measured candidate, the Pareto front as a step line, the chosen one as a
+    star, the resource limit and the quality floor as dashed lines."""
     binding = fronts["binding"]
     key, metric, scale = binding["constraint"], binding["metric"], binding["scale"]
     unit = UNITS.get(key, "")
     points = [p for p in fronts["points"] if p.get(metric) is not None and p.get("accuracy") is not None]
     target = fronts["target"]
-    label = f"{target}: accuracy vs {key} (Pareto plot)"
+    label = f"{target}: {quality} vs {key} (Pareto plot)"
     if not points:
         return _svg([f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">no measured candidate to plot</text>'],
                     "pareto-plot", label, f'data-target="{escape(target)}" ')
@@ -130,11 +131,11 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
         limit_note = f"{key} limit {limit:g} {unit}: off the chart, every point is far below it"
     if max(ys) - min(ys) < 0.01:  # one point, or all alike: show a band around them, not a blown-up sliver
         ys += [min(ys) - 0.01, min(1.0, max(ys) + 0.01)]
-    accuracy_floor = _accuracy_floor(fronts.get("limits", {}), base_accuracy)
+    accuracy_floor = quality_floor(fronts.get("limits", {}), base_accuracy)
     if accuracy_floor is not None and accuracy_floor >= min(ys) - 0.5 * (max(ys) - min(ys) + 0.02):
         ys.append(accuracy_floor)
     frame = _Frame(xs, ys)
-    parts = frame.axes(f"{key} ({unit}), the binding constraint" if unit else key, "accuracy")
+    parts = frame.axes(f"{key} ({unit}), the binding constraint" if unit else key, quality)
     if limit is not None and not limit_note:
         x = frame.x(limit)
         parts.append(f'<line class="limit" x1="{x}" y1="{frame.top}" x2="{x}" y2="{frame.bottom}" '
@@ -146,7 +147,7 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
         parts.append(f'<line class="limit" x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" '
                      f'stroke="{COLORS["limit"]}" stroke-dasharray="6 4" stroke-width="1.5"/>')
         parts.append(f'<text x="{frame.right - 4}" y="{y - 5}" text-anchor="end" fill="{COLORS["limit"]}">'
-                     f"accuracy ≥ {accuracy_floor:.4g}</text>")
+                     f"{escape(quality)} ≥ {accuracy_floor:.4g}</text>")
     by_id = {p["id"]: p for p in points}
     front = [by_id[i] for i in fronts["fronts"].get(metric, []) if i in by_id]
     if len(front) > 1:
@@ -167,7 +168,7 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
         feasibility = "feasible" if p["feasible"] else "infeasible"
         status = ("front " if p["id"] in front_ids else "") + feasibility
         color = COLORS["front"] if p["id"] in front_ids else COLORS[feasibility]
-        tip = escape(f"{p['id']} ({status}): accuracy {p['accuracy']:.4f}, {key} {p[metric] * scale:.4g}")
+        tip = escape(f"{p['id']} ({status}): {quality} {p['accuracy']:.4f}, {key} {p[metric] * scale:.4g}")
         fill = color if p["feasible"] else "white"
         parts.append(f'<circle class="point {status}" cx="{x}" cy="{y}" r="4.5" fill="{fill}" '
                      f'stroke="{color}" stroke-width="1.5"><title>{tip}</title></circle>')
@@ -186,13 +187,17 @@ def pareto_svg(fronts: dict, base_accuracy: float | None = None) -> str:
     return _svg(parts, "pareto-plot", label, f'data-target="{escape(target)}" ')
 
 
-def _accuracy_floor(limits: dict, base_accuracy: float | None) -> float | None:
-    """The least accuracy the constraints allow: min_accuracy, or the base less max_accuracy_drop."""
+def quality_floor(limits: dict, base_quality: float | None) -> float | None:
+    """The least quality the constraints allow: the task's minimum (min_accuracy, min_auc), or the
+    base model's quality less the allowed drop (max_accuracy_drop, max_auc_drop)."""
+    from edgeforge.evaluate import TASKS
+
     floors = []
-    if "min_accuracy" in limits:
-        floors.append(limits["min_accuracy"])
-    if "max_accuracy_drop" in limits and base_accuracy is not None:
-        floors.append(base_accuracy - limits["max_accuracy_drop"])
+    for task in TASKS.values():
+        if task.min_constraint in limits:
+            floors.append(limits[task.min_constraint])
+        if task.drop_constraint in limits and base_quality is not None:
+            floors.append(base_quality - limits[task.drop_constraint])
     return max(floors) if floors else None
 
 

@@ -116,6 +116,7 @@ def export_key(spec, target: str, selected: Selection, splits) -> str:
 def export_candidate(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
     """Write every format of the target for one candidate into `out`, with its parity report."""
     from edgeforge.export import EXPORTERS, ExportContext
+    from edgeforge.evaluate import get_task
     from edgeforge.export.parity import parity_problems, parity_report
     from edgeforge.progress import StageProgress
 
@@ -148,7 +149,7 @@ def export_candidate(spec, target: str, selected: Selection, splits, out: Path) 
     if failed:
         raise CandidateExportError(failed)
     samples = spec.search.eval_samples
-    report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples])
+    report = parity_report(context, staged, splits.x_test[:samples], splits.y_test[:samples], get_task(spec.model.task))
     problems = parity_problems(report)
     if problems:
         raise CandidateExportError([

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from edgeforge.evaluate.quality import choose_threshold, reconstruction_errors, roc_auc
+from edgeforge.layout import BUILD
 from tests.func.test_byom import edgeforge
 from tests.func.test_data import commit, dvc, make_project, stages_run
 from tests.unit.evaluate.synthetic import vibration_frames
@@ -100,10 +101,21 @@ def test_autoencoder_is_selected_by_auc_and_ships_its_threshold(tmp_path):
     assert preprocessing["task"] == "anomaly_detection" and "Youden" in preprocessing["anomaly"]["rule"]
     assert preprocessing["anomaly"]["detection_rate"] == pytest.approx(float(np.mean(errors[splits.y_test == 1] > threshold)), abs=1e-6)
 
+    # export parity compares the formats by ROC AUC and by their decisions at the shipped threshold
+    parity = json.loads((root / BUILD.parity("mcu")).read_text())
+    micro_entry = parity["tflm_c"]
+    assert micro_entry["metric"] == "auc" and micro_entry["reference"] == "tflite"
+    assert micro_entry["accuracy"] == pytest.approx(chosen["auc"], abs=1e-6)  # TFLite Micro, as selected
+    assert micro_entry["decision_agreement"] >= 0.995 and "top1_agreement" not in micro_entry
+
     report = edgeforge("report", "--markdown", cwd=root)
     assert report.returncode == 0, report.stderr
     assert f"| ROC AUC | {chosen['auc']:.4f} | min_auc 0.85 |" in report.stdout
     assert "anomaly threshold" in report.stdout
+    page = edgeforge("report", "--html", str(root / "page.html"), cwd=root)
+    assert page.returncode == 0, page.stderr
+    html = (root / "page.html").read_text()
+    assert "mcu: ROC AUC vs" in html and "decision agreement" in html
     headline = json.loads((root / "build/metrics.json").read_text())  # what `dvc exp show` lists
     assert headline["auc"]["mcu"] == chosen["auc"] and "accuracy" not in headline
 

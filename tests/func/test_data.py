@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,26 +14,9 @@ import yaml
 
 from edgeforge.cli import main
 from tests.unit.data.synthetic import bars_image_dir, motion_recording_csv, motion_windows, tones_wav_dir
+from tests.func.shell import BIN, dvc, run, stages_run
 
 pytestmark = pytest.mark.slow
-
-BIN = Path(sys.executable).parent
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "dvc", *args, cwd=cwd)
-
-
-def stages_run(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
 def make_project(root: Path, dataset: dict, model: str, generate, train: dict | None = None) -> Path:

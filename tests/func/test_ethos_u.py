@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,24 +11,16 @@ import pytest
 import yaml
 
 from edgeforge.cli import main
+from tests.func.shell import run
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 NPU_TARGET = {
     "runtime": "ethos-u",
     "formats": ["ethos_u"],
     "constraints": {"ram_kb": 256, "flash_kb": 1024, "latency_ms": 5, "min_accuracy": 0.8},
     "objective": "min_latency",
 }
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def read_json(path: Path) -> dict:

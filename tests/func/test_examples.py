@@ -4,9 +4,7 @@ takes minutes each (README.md of each example gives the measured time), too long
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,20 +12,12 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.func.shell import BIN, run
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 EXAMPLES = {"motion": "data/motion.npz", "keyword_spotting": "data/speech_commands", "anomaly": "data/vibration"}
 BUILD_OUTPUTS = ("build", "data", "dvc.lock", ".dvc/tmp", ".dvc/cache")  # what a local build leaves
-
-
-def run(*command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,10 +22,10 @@ import yaml
 from edgeforge.cli import main
 from tests.conftest import REPO
 from tests.func.test_pipeline import compose, edit_yaml  # the same project helpers
+from tests.func.shell import BIN, dvc, run, stages_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-BIN = Path(sys.executable).parent
 BUCKET = "edgeforge-cache"
 SERVER_START_TIMEOUT_S = 60
 
@@ -35,22 +34,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def run(*command: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}
-    result = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def dvc(*args: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return run(sys.executable, "-m", "dvc", *args, cwd=cwd, env=env, check=check)
-
-
-def stages_run(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
 
 
 @pytest.fixture(scope="module")

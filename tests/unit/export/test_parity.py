@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edgeforge.errors import BuildError
+from edgeforge.evaluate import TASKS
 from edgeforge.export.parity import MAX_ACCURACY_DROP, TOP1_AGREEMENT_MIN, check_parity, compare, parity_report
 
 FLOAT_CHECK = {"metric": "top1_agreement", "min": TOP1_AGREEMENT_MIN}
@@ -18,12 +19,29 @@ INT8_CHECK = {"metric": "accuracy_drop", "max": MAX_ACCURACY_DROP}
 def test_compare_counts_top1_agreement_and_the_largest_score_difference():
     reference = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], dtype=np.float32)
     scores = np.array([[0.8, 0.2], [0.2, 0.8], [0.4, 0.6], [0.3, 0.7]], dtype=np.float32)
-    entry = compare(scores, reference, np.array([0, 1, 0, 1]), "keras", FLOAT_CHECK)
+    entry = compare(scores, reference, np.zeros((4, 2)), np.array([0, 1, 0, 1]), "keras", FLOAT_CHECK)
     assert entry["reference"] == "keras"
     assert entry["top1_agreement"] == 0.75
     assert entry["max_abs_diff"] == pytest.approx(0.2)
     assert entry["samples"] == 4
     assert (entry["accuracy"], entry["reference_accuracy"]) == (0.75, 1.0)
+
+
+def test_compare_scores_an_anomaly_detector_by_roc_auc_and_its_decisions_at_the_threshold():
+    x = np.array([[0.0, 0.0], [0.1, 0.1], [1.0, 1.0], [2.0, 2.0]], dtype=np.float32)
+    y = np.array([0, 0, 1, 1])
+    reference = np.zeros_like(x)  # reconstruction errors 0, 0.01, 1, 4: a perfect detector
+    outputs = np.array([[0.0, 0.0], [1.5, 1.5], [1.0, 1.0], [0.0, 0.0]], dtype=np.float32)  # errors 0, 1.96, 0, 4
+    entry = compare(outputs, reference, x, y, "tflite", INT8_CHECK, TASKS["anomaly_detection"], {"threshold": 0.5})
+    assert entry["metric"] == "auc" and "top1_agreement" not in entry
+    assert entry["reference_accuracy"] == 1.0 and entry["accuracy"] == 0.625  # one tie, one pair misordered
+    assert entry["decision_agreement"] == 0.5  # samples 1 and 2 land on the other side of 0.5
+    with pytest.raises(BuildError, match="tflm_c reaches ROC AUC 0.6250, 37.50 points below tflite's 1.0000"):
+        check_parity({"tflm_c": entry}, "mcu")
+    float_check = {"metric": "decision_agreement", "min": TOP1_AGREEMENT_MIN}
+    entry = compare(outputs, reference, x, y, "keras", float_check, TASKS["anomaly_detection"], {"threshold": 0.5})
+    with pytest.raises(BuildError, match="on the anomaly decision at the threshold for 50.00% of 4"):
+        check_parity({"onnx": entry}, "mcu")
 
 
 def test_check_parity_names_every_export_beyond_its_tolerance():

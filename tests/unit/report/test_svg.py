@@ -69,6 +69,18 @@ def test_pareto_svg_draws_the_resource_limit_where_it_lies_on_the_x_axis():
     assert "ram_kb ≤ 64" in svg and "accuracy ≥ 0.9" in svg
 
 
+def test_pareto_svg_of_an_anomaly_detector_names_roc_auc_and_draws_its_floor():
+    svg = pareto_svg(fronts(limits={"ram_kb": 64, "min_auc": 0.94}), quality="ROC AUC")
+    floors = [l for l in parse(svg).findall(f".//{SVG}line[@class='limit']") if l.get("y1") == l.get("y2")]
+    assert len(floors) == 1
+    assert "ROC AUC ≥ 0.94" in svg and "accuracy" not in svg
+
+
+def test_pareto_svg_draws_the_floor_an_allowed_drop_leaves_below_the_base():
+    svg = pareto_svg(fronts(limits={"ram_kb": 64, "max_auc_drop": 0.03}), base_accuracy=0.97, quality="ROC AUC")
+    assert "ROC AUC ≥ 0.94" in svg
+
+
 def test_pareto_svg_names_a_limit_far_off_the_chart_instead_of_squashing_the_points():
     svg = pareto_svg(fronts(limits={"ram_kb": 64 * 1024}))
     assert "ram_kb limit 65536 KB: off the chart" in svg
