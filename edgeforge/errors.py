@@ -6,6 +6,7 @@
     │   ├── ModelFileError         a model file is missing, truncated or not a TFLite flatbuffer
     │   │   └── CorruptModelError  native code crashed on the model (also a BuildError: the search skips it)
     │   ├── UnsupportedOnnxOp      model.path's ONNX graph has an op edgeforge cannot convert to TFLite
+    │   │                          (also a BuildError: the search fails that model's TFLite candidates)
     │   ├── DataError              the data at dataset.path is missing, unreadable or unusable
     │   ├── KeysError              signing keys missing, unreadable or not the trusted ones
     │   └── MonitorError           `monitor` could not judge drift (any failure: never exit 1)
@@ -48,11 +49,6 @@ class SpecError(UserError):
 
 class ModelFileError(UserError):
     pass
-
-
-class UnsupportedOnnxOp(UserError):
-    """An ONNX node edgeforge's ONNX-to-tf_keras converter (models/onnx_import.py) does not handle;
-    the message names model.path, the op, the node and why."""
 
 
 class DataError(UserError):
@@ -102,6 +98,13 @@ class CorruptModelError(ModelFileError, BuildError):
     """The model passed the flatbuffer checks but crashed the native code that parses it (TFLite
     Micro's allocator), which ran in a child process (`edgeforge.cost.isolated`). A user's file
     gets exit 2 like any bad model file; in the search it is one failed candidate (a BuildError)."""
+
+
+class UnsupportedOnnxOp(UserError, BuildError):
+    """An ONNX node edgeforge's ONNX-to-tf_keras converter (models/onnx_import.py) does not handle;
+    the message names model.path, the op, the node and why. The ONNX graph is then the base model
+    as it is: in the search each candidate that needs a TFLite model fails with this message (a
+    BuildError), while ONNX Runtime targets go on."""
 
 
 class NotRunnableHere(EdgeforgeError):

@@ -97,9 +97,14 @@ class Graph:
 
 
 def read_graph(model: str | Path | bytes) -> Graph:
-    """Parse a .tflite file (or its bytes) into a `Graph`; raise `ModelFileError` if it is not one."""
+    """Parse a .tflite file (or its bytes) into a `Graph`; raise `ModelFileError` if it is not one.
+    An .onnx model becomes the Graph TFLite's converter would make of it (cost/onnx_graph.py)."""
     data, source = _load(model)
     if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
+        from edgeforge.cost.onnx_graph import looks_like_onnx, read_onnx_graph
+
+        if looks_like_onnx(data):  # a model with no TFLite twin is costed from its ONNX graph
+            return read_onnx_graph(data, source)
         raise ModelFileError(f"{source}: not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
         return _parse(data, source)

@@ -67,15 +67,22 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
                   task: Task = CLASSIFICATION) -> dict[str, dict]:
     """{format: entry} for every written format: the same inputs through its runtime and the reference."""
     from edgeforge.export import EXPORTERS
+    from edgeforge.export.onnx import is_tflite
 
-    keras_model = context.load_keras()
-    keras_scores = keras_model.predict(x, batch_size=256, verbose=0).astype(np.float32)
-    if context.quantization in QUANTIZED_MODES:
-        reference_runtime = runtime_for_bundle("tflite", context.target.runtime)
-        reference_name, reference = "tflite", reference_runtime.predict(reference_tflite(context), x)
-        check = {"metric": "accuracy_drop", "max": MAX_QUALITY_DROP}
+    if not is_tflite(context.model_bytes):
+        # an ONNX base with no Keras or TFLite twin (an op no converter handles, docs/onnx.md): the
+        # reference is the very .onnx the search verified, in ONNX Runtime
+        own_name = reference_name = "onnx"
+        own_scores = reference = runtime_for_bundle("onnx", context.target.runtime).predict(context.model_bytes, x)
+        check = {"metric": task.agreement_key, "min": AGREEMENT_MIN}
     else:
-        reference_name, reference, check = "keras", keras_scores, {"metric": task.agreement_key, "min": AGREEMENT_MIN}
+        own_name, own_scores = "keras", context.load_keras().predict(x, batch_size=256, verbose=0).astype(np.float32)
+        if context.quantization in QUANTIZED_MODES:
+            reference_runtime = runtime_for_bundle("tflite", context.target.runtime)
+            reference_name, reference = "tflite", reference_runtime.predict(reference_tflite(context), x)
+            check = {"metric": "accuracy_drop", "max": MAX_QUALITY_DROP}
+        else:
+            reference_name, reference, check = "keras", own_scores, {"metric": task.agreement_key, "min": AGREEMENT_MIN}
     report = {}
     for fmt, paths in written.items():
         exporter = EXPORTERS[fmt]()
@@ -85,7 +92,7 @@ def parity_report(context: ExportContext, written: dict[str, list[Path]], x: np.
             report[fmt] = {"skipped": str(why), **exporter.structure(paths, context)}
             continue
         if fmt == reference_name:
-            report[fmt] = compare(run(x), keras_scores, x, y, "keras", None, task, context.metrics)
+            report[fmt] = compare(run(x), own_scores, x, y, own_name, None, task, context.metrics)
         else:
             report[fmt] = compare(run(x), reference, x, y, reference_name, check, task, context.metrics)
     return report

@@ -625,6 +625,53 @@ class _NodeConverter:
         self.tensors[node.output[0]] = self.get(node)
 
 
+# -- an ONNX graph no converter handles: the base model as it is ----------------------------------
+# The train stage writes it beside metrics.json (build/base/), with the converter's reason under
+# ONNX_BASE_REASON; the search reads that reason to fail every TFLite candidate with it.
+ONNX_BASE_FILE = "model.onnx"
+ONNX_BASE_REASON = "tflite_unsupported"
+
+
+def short_reason(reason: str) -> str:
+    """The converter's reason without the list of ops it converts (what a candidate's failure says)."""
+    return reason.split("; edgeforge converts ", 1)[0]
+
+
+def onnx_base(path: str, splits, task, reason: str) -> tuple[bytes, dict]:
+    """(the data-layout ONNX model's bytes, train-stage metrics) of an ONNX graph that does not
+    convert to tf_keras: evaluated in ONNX Runtime on the validation split."""
+    from edgeforge.cost.graph import read_graph
+    from edgeforge.cost.macs import total_params
+
+    model = data_layout_onnx(load_onnx(path), splits.input_shape, path)
+    model_bytes = model.SerializeToString(deterministic=True)
+    scores = onnx_predict(model, splits.x_val)
+    expected = task.output_size(splits)
+    if scores.shape[1] != expected:
+        raise UserError(f"{KEY}: {path} gives {scores.shape[1]} outputs per sample, the task needs {expected}; export the model for the data's classes")
+    return model_bytes, {
+        f"val_{task.metric}": round(float(task.quality(scores, splits.x_val, splits.y_val)), 6),
+        "params": total_params(read_graph(model_bytes)),
+        "train_seconds": 0.0,
+        "base_format": "onnx",
+        ONNX_BASE_REASON: reason,
+    }
+
+
+def onnx_base_reason(base_model_path: str | Path) -> str | None:
+    """Why the train stage kept the ONNX graph as the base (no tf_keras model beside it), or None
+    when the base is a Keras model."""
+    import json
+
+    folder = Path(base_model_path).parent
+    if Path(base_model_path).is_file() or not (folder / ONNX_BASE_FILE).is_file():
+        return None
+    try:
+        return json.loads((folder / "metrics.json").read_text()).get(ONNX_BASE_REASON)
+    except (OSError, ValueError):
+        return None
+
+
 def keras_from_onnx(path: str | Path, data_shape, root: str | Path = "."):
     """(tf_keras model, data-layout ONNX model) of the file at `path`."""
     model = data_layout_onnx(load_onnx(path, root), data_shape, str(path))

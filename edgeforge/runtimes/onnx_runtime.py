@@ -50,8 +50,12 @@ def quantize_onnx_model(model, mode: str, calibration_x: np.ndarray) -> bytes:
     call); int8 and int16x8 static QDQ int8 (ONNX Runtime has no int16 activations), activation
     ranges calibrated on `calibration_x` (the training split) with the settings of edgeforge's own
     ONNX export (export/onnx.py)."""
+    import onnx
+
     from edgeforge.export.onnx import CALIBRATION_SAMPLES, quantize_for, quantize_static_int8, serialize
 
+    model, original = onnx.ModelProto(), model
+    model.CopyFrom(original)  # float16 rewrites the model in place: the caller's stays as it was
     if mode not in ("int8", "int16x8"):
         return serialize(quantize_for(model, mode, calibration_x))
     reader = PerSampleReader(model.graph.input[0].name, calibration_x[:CALIBRATION_SAMPLES])

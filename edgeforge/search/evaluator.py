@@ -73,6 +73,10 @@ class Evaluator:
                 return device_bytes, f".{runtime}{SUFFIXES[artifact]}", record
         return model_bytes, SUFFIXES[artifact], record
 
+    def reference(self) -> tuple[bytes, str]:
+        """(bytes, runtime) of the base model in float32, what accuracy_drop is measured against."""
+        return self.converter.reference()
+
     def untrained_converted(self, width: float, mode: str) -> bytes:
         return self.converter.untrained(width, mode)
 
@@ -95,7 +99,8 @@ class Evaluator:
         """Every metric of the candidate (trained at fidelity `epochs`) on the target's device and runtime."""
         from edgeforge.cost.metrics import candidate_metrics
 
-        tflite_bytes, conversion = self.converted(candidate, epochs)
+        # the .tflite; for an ONNX base with no TFLite twin, the .onnx (conversion.py `cost_source`)
+        tflite_bytes, conversion = self.converter.cost_source(candidate, get_runtime(target.runtime).artifact, epochs)
         artifact_bytes, _, _ = self.artifact(candidate, target.runtime, epochs, target)
         if get_runtime(target.runtime).artifact == "tflite":
             tflite_bytes = artifact_bytes  # the device's own file (its memory plan, say): costs are read from it
@@ -121,7 +126,7 @@ class Evaluator:
             return metrics
         size, source = predicted_download_bytes(
             spec=self.spec, target_name=names[0], candidate=candidate, artifact_bytes=artifact_bytes,
-            metrics=metrics, splits=self.splits, data=self.bundle_data,
+            metrics=metrics, splits=self.splits, data=self.bundle_data, memo=self.memo,
         )
         return {**metrics, "download_bytes": size, "download_source": source}
 

@@ -114,19 +114,29 @@ def run_prefilter(evaluator, space: list[Candidate], targets_of) -> Prefilter:
     predictions: dict[str, dict[str, dict]] = {}
     kept: dict[str, list[Candidate]] = {name: [] for name in spec.targets}
     dropped: dict[str, dict[str, list[Exclusion]]] = {name: {} for name in spec.targets}
+    # an ONNX base with no TFLite twin (search/conversion.py): each runtime's own artifact is the structure
+    onnx_base = evaluator.trainer.onnx_base_reason is not None
     for candidate in space:
         key = (candidate.width, candidate.quantization)
-        if key not in structures:
+        if key not in structures and not onnx_base:
             structures[key] = structural_bytes(evaluator, *key)
         for name in targets_of(candidate):
             target = spec.targets[name]
+            structure = structures.get(key)
+            if onnx_base:
+                artifact = get_runtime(target.runtime).artifact
+                if artifact == "tflite":  # nothing to predict from: kept, and its evaluation fails saying why
+                    predictions.setdefault(candidate.id, {})[name] = {}
+                    kept[name].append(candidate)
+                    continue
+                structure, _ = evaluator.converter.cost_source(Candidate(quantization=candidate.quantization), artifact)
             if (key, name) not in structure_metrics:  # one parse and prediction per structure and target
                 structure_metrics[key, name] = predict_metrics(
-                    structures[key], target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
+                    structure, target.device, target.runtime, target.constraints.inference_hz, target.memory_plan
                 )
             predicted = dict(structure_metrics[key, name])
             # the device file may be smaller than the dense structure (TFLite Micro's LUT-compressed clusters)
-            saving = get_runtime(target.runtime).predicted_flash_saving_bytes(structures[key], candidate.config(), target)
+            saving = get_runtime(target.runtime).predicted_flash_saving_bytes(structure, candidate.config(), target)
             if saving:
                 predicted = {**predicted, "flash_bytes": predicted["flash_bytes"] - saving}
             predictions.setdefault(candidate.id, {})[name] = predicted

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from edgeforge.atomic import write_json
 from edgeforge.layout import BUILD
+from edgeforge.cost.graph import TFLITE_IDENTIFIER
 from edgeforge.outputs import CandidateResult, TargetSearch, write_output
+from edgeforge.runtimes import get_runtime
 from edgeforge.search.engine import SearchResult
 from edgeforge.search.evaluator import Evaluator
 
@@ -22,10 +24,13 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
             files = {}
             if evaluated.metrics is not None:
                 # The file the target's runtime loads, and the .tflite every cost figure is read from.
-                tflite_bytes, _ = evaluator.converted(evaluated.candidate, evaluated.epochs)
+                tflite_bytes, _ = evaluator.converter.cost_source(
+                    evaluated.candidate, get_runtime(target.runtime).artifact, evaluated.epochs
+                )
                 model_bytes, suffix, record = evaluator.artifact(evaluated.candidate, target.runtime, evaluated.epochs, target)
                 tflite_name = f"{candidate_id}.tflite"
-                if suffix.endswith(".tflite"):  # the device's .tflite (a memory plan, say) is what costs were read from
+                # the device's .tflite (a memory plan, say), or an ONNX base's .onnx, is what costs were read from
+                if suffix.endswith(".tflite") or tflite_bytes[4:8] != TFLITE_IDENTIFIER:
                     tflite_name, tflite_bytes = f"{candidate_id}{suffix}", model_bytes
                 (out / "models").mkdir(exist_ok=True)
                 for filename, data in ((tflite_name, tflite_bytes), (f"{candidate_id}{suffix}", model_bytes)):

@@ -56,8 +56,8 @@ def evaluate_for_target(
 
 
 def reference_accuracy(evaluator: Evaluator) -> float:
-    model_bytes, _ = evaluator.converted(REFERENCE)
-    return evaluator.measured(model_bytes, runtime_for_format("tflite").name)["accuracy"]
+    model_bytes, runtime = evaluator.reference()  # REFERENCE in LiteRT (an ONNX base: in ONNX Runtime)
+    return evaluator.measured(model_bytes, runtime)["accuracy"]
 
 
 class Session:

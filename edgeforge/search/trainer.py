@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeforge.models.onnx_import import onnx_base_reason
 from edgeforge.models.source import model_code_version
 from edgeforge.search.candidates import TrainingRecipe, parent_recipe, recipe_passes
 from edgeforge.search.codeversion import training_version
@@ -68,12 +69,23 @@ class Trainer:
         self.memo = memo
         self.stats = stats or Stats()
         is_file = isinstance(base_model, (str, Path))
-        fingerprint = file_weights_fingerprint(base_model) if is_file else weights_fingerprint(base_model)
+        # a user's ONNX graph no converter handles is the base as it is, with no .h5 (stages/train.py):
+        # the converter's reason; its graph is in the key through model_code_version
+        self.onnx_base_reason = onnx_base_reason(base_model) if is_file else None
+        if self.onnx_base_reason:
+            fingerprint = "onnx-base"
+        else:
+            fingerprint = file_weights_fingerprint(base_model) if is_file else weights_fingerprint(base_model)
         self.base_key = hash_of(fingerprint, splits.fingerprint(), training_version(), model_code_version(spec.model), spec.project.seed)
         self._models: dict[tuple, tuple] = {}
 
     @property
     def base_model(self):
+        if self.onnx_base_reason:  # no Keras model to train or convert: why, for the candidate's failure
+            from edgeforge.errors import UnsupportedOnnxOp
+            from edgeforge.models.onnx_import import short_reason
+
+            raise UnsupportedOnnxOp(short_reason(self.onnx_base_reason))
         if isinstance(self._base_model, (str, Path)):
             from edgeforge.models.training import load_base_model
 

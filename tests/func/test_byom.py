@@ -228,11 +228,7 @@ def test_onnx_model_builds_for_onnxruntime_and_tflite_micro(tmp_path):
     sparsity = edgeforge("compose", "+search.space.sparsity=[0.0,0.5]", cwd=root)
     assert sparsity.returncode == 2 and "search.space: sparsity [0.0, 0.5] need(s) training" in sparsity.stderr
 
-    # an op the converter does not handle: the train stage names it, one line, exit 2
-    digits_onnx(root / "models/net.onnx", extra="Erf")
-    failed = edgeforge("stage", "train", cwd=root)
-    assert failed.returncode == 2 and "Traceback" not in failed.stderr + failed.stdout
-    assert failed.stderr.strip().count("\n") == 0 and "ONNX op Erf (node '/Erf') does not convert to TFLite" in failed.stderr
+    # (an op the converter does not handle: the next test)
 
     # a corrupt file: one line naming model.path and the fix
     (root / "models/net.onnx").write_bytes(b"\x08\x07 not a protobuf")
@@ -245,3 +241,62 @@ def _rows(root: Path, target: str) -> dict:
     """Base-model candidates of a target's search, by quantization mode."""
     data = json.loads((root / f"build/search/targets/{target}.json").read_text())
     return {row["config"]["quantization"]: row["metrics"] for row in data["candidates"] if row["metrics"]}
+
+
+def test_onnx_op_no_converter_handles_builds_for_onnxruntime_and_fails_only_tflite_targets(tmp_path):
+    """An Erf in the graph: the train stage keeps the ONNX graph as the base (evaluated in ONNX
+    Runtime), an x86 host target builds to its bundle with costs read from the ONNX graph, and a
+    TFLite Micro target added later fails at select@mcu naming the op, on one line."""
+    saved = {}
+
+    def generate(root):
+        digits_onnx(root / "models/net.onnx", extra="Erf")
+        (root / "specs/model/mine.yaml").write_text(yaml.safe_dump(model))
+        config = yaml.safe_load((root / "specs/config.yaml").read_text())
+        saved["mcu_default"] = [d for d in config["defaults"] if isinstance(d, dict) and "device@targets.mcu.device" in d][0]
+        saved["mcu"] = config["targets"]["mcu"]
+        config["defaults"] = [{"device@targets.host.device": "x86_host"} if d is saved["mcu_default"] else d for d in config["defaults"]]
+        config["train"]["epochs"] = 0
+        config["targets"] = {"host": {"runtime": "onnxruntime", "formats": ["onnx"], "objective": "min_latency",
+                                      "constraints": {"max_accuracy_drop": 0.05}}}
+        (root / "specs/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (root / "specs/search/default.yaml").write_text("strategy: exhaustive\nspace:\n  quantization: [float32, int8]\n")
+
+    model = {"path": "models/net.onnx", "factory_file": "models/net.onnx", "weights_file": "models/net.onnx"}
+    root = make_project(tmp_path / "erf", {"name": "digits", "path": "specs/dataset/digits.yaml"}, "mine", generate)
+    commit(root)
+    first = dvc("repro", cwd=root)
+    assert "ONNX op Erf (node '/Erf') does not convert to TFLite" in first.stdout
+    assert "evaluated models/net.onnx in ONNX Runtime: val accuracy" in first.stdout
+    assert not (root / "build/base/model.h5").exists() and (root / "build/base/model.onnx").is_file()
+    host = _rows(root, "host")
+    assert set(host) == {"float32", "int8"} and all(r["accuracy_runtime"] == "onnxruntime" for r in host.values())
+    assert host["float32"]["accuracy"] > 0.85 and host["int8"]["accuracy"] > host["float32"]["accuracy"] - 0.05
+    # costs from the ONNX graph: the digits CNN's MACs and params (the same as its TFLite twin's)
+    assert host["float32"]["macs"] == 8192 and host["float32"]["params"] == 1626
+    assert host["float32"]["latency_ms"] > 0 and host["float32"]["arena_bytes"] > 0
+    selected = json.loads((root / "build/targets/host/selected.json").read_text())
+    exported = root / "build/targets/host/export/model.onnx"
+    import onnx
+
+    assert "Erf" in {node.op_type for node in onnx.load(str(exported)).graph.node}  # the user's graph itself
+    parity = json.loads((root / "build/targets/host/export/parity.json").read_text())
+    assert parity["onnx"]["reference"] == "onnx" and parity["onnx"]["top1_agreement"] == 1.0
+    assert (root / "build/targets/host/bundle").is_dir() and selected["candidate"]["id"]
+
+    # a TFLite Micro target: every candidate fails with the converter's reason, the host's search goes on
+    def add_mcu(config):
+        config["defaults"].insert(-1, saved["mcu_default"])
+        config["targets"]["mcu"] = saved["mcu"]
+
+    set_config(root, add_mcu)
+    second = dvc("repro", cwd=root, check=False)
+    assert second.returncode != 0
+    failures = summary(root)["failed_per_target"]
+    assert not failures["host"] and failures["mcu"]
+    assert all("ONNX op Erf (node '/Erf') does not convert to TFLite" in why for why in failures["mcu"].values())
+    assert _rows(root, "host")["int8"]["accuracy"] == host["int8"]["accuracy"]  # from the memo, unchanged
+    failed = edgeforge("stage", "select", "--target", "mcu", cwd=root)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr + failed.stdout
+    assert failed.stderr.strip().count("\n") == 0
+    assert "target 'mcu': no candidate could be built: model.path: models/net.onnx: ONNX op Erf (node '/Erf')" in failed.stderr
