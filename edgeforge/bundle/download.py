@@ -21,6 +21,16 @@ carries). The spec hash, preprocessing.json and its companion files
   sets), else short by the normalization's few numbers; `download_source` then says
   "bundle, preprocessing estimated".
 tests/func/test_download.py checks the prediction against the archive `release` publishes.
+
+Both figures are memoized (search/memo.py, uncounted: they are derived, not candidate results),
+because the search asks for them on every memo hit and a constraint edit must not pay for them again:
+- `download`: the size, keyed by everything the bundle's bytes are made of (the spec hash, the
+  candidate, its artifact's sha256, its metrics, the data, the canary outputs' key, all of
+  edgeforge's code, Python's and zlib's versions); a constraint edit moves the target's spec hash,
+  so that target's figures are recomputed (exactly: the hash is in the manifest), the others read;
+- `canary`: the outputs a bundle records for its canary inputs, keyed by the model's sha256, the
+  inputs and the runtime's measurement code (`measurement_version`). A recomputed size reads them
+  instead of running the runtime again, and so does the package stage for the same model file.
 """
 
 from __future__ import annotations
@@ -28,9 +38,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import tarfile
 import json
+import platform
+import tarfile
 import tempfile
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +52,9 @@ GZIP_LEVEL = 9
 RENDERED_FORMATS = ("tflm_c",)  # formats the search writes from a .tflite artifact alone, besides the artifact
 CANARY_SAMPLES = 8  # test inputs a bundle carries for the device's health check (the package stage's)
 INFO_FILE = "info.json"  # the prepare stage's record of the data (shapes, classes, preprocessing)
+DOWNLOAD_KIND = "download"  # memo kinds (search/memo.py)
+CANARY_KIND = "canary"
+CANARY_OUTPUTS = "y.npy"
 
 
 @dataclass(frozen=True)
@@ -132,24 +148,79 @@ def download_bytes(files: dict[str, bytes]) -> int:
 
 
 def predicted_download_bytes(
-    *, spec, target_name: str, candidate, artifact_bytes: bytes, metrics: dict, splits, data: BundleData | None = None
+    *, spec, target_name: str, candidate, artifact_bytes: bytes, metrics: dict, splits, data: BundleData | None = None,
+    memo=None,
 ) -> tuple[int, str]:
     """The size of the archive the release would publish if this candidate were packaged for the
-    target, and how it was obtained ("bundle", or what it leaves out or estimates)."""
+    target, and how it was obtained ("bundle", or what it leaves out or estimates). With `memo`
+    (search/memo.py `Memo`), read from it when known, else computed and stored in it."""
+    from edgeforge.runtimes import get_runtime, runtime_for_bundle
+
+    runtime = get_runtime(spec.targets[target_name].runtime)
+    data = data or _per_splits(splits, "estimate", BundleData.estimate)
+    # canary.npz's (x, y) as the package stage computes them (`runtime_for_bundle`)
+    canary_runtime = runtime_for_bundle(runtime.artifact, runtime.name) or runtime
+    canary_x = splits.x_test[:CANARY_SAMPLES]
+
+    def predict() -> tuple[int, str]:
+        canary = canary_x, canary_outputs(canary_runtime, artifact_bytes, canary_x, memo)
+        return _predict(spec, target_name, candidate, artifact_bytes, metrics, splits, data, canary)
+
+    if memo is None:
+        return predict()
+    key = download_key(
+        spec, target_name, candidate, artifact_bytes, metrics, splits, data, canary_key(canary_runtime, artifact_bytes, canary_x)
+    )
+    record = memo.record(DOWNLOAD_KIND, key, count=False)
+    if record is None:
+        size, source = predict()
+        record = {"download_bytes": size, "download_source": source}
+        memo.store(DOWNLOAD_KIND, key, lambda out: record)
+    return record["download_bytes"], record["download_source"]
+
+
+def download_key(
+    spec, target_name: str, candidate, artifact_bytes: bytes, metrics: dict, splits, data: BundleData, canary: str
+) -> str:
+    """Everything a predicted bundle's bytes are made of (see `_bundle_files`)."""
+    from edgeforge.search.codeversion import code_version
+    from edgeforge.search.memo import hash_of
+
+    return hash_of(
+        DOWNLOAD_KIND,
+        # all of edgeforge (the manifest, canary.npz, the TFLM sources, the drift reference) and numpy
+        # (.npz bytes); Python's tarfile and zlib make the archive's bytes
+        code_version(("",), ("numpy",)), platform.python_version(), zlib.ZLIB_RUNTIME_VERSION,
+        spec_hash(spec, target_name),  # the project, the data and model settings, the whole target
+        target_name,
+        candidate.id,
+        candidate.config(),
+        hashlib.sha256(artifact_bytes).hexdigest(),
+        metrics,
+        _per_splits(splits, "fingerprint", lambda s: s.fingerprint()),  # canary inputs, drift reference
+        data.preprocessing,
+        {name: hashlib.sha256(content).hexdigest() for name, content in sorted(data.companions.items())},
+        data.estimated,
+        canary,  # `canary_key`: the canary outputs' model, inputs and runtime code
+    )
+
+
+def _predict(
+    spec, target_name: str, candidate, artifact_bytes: bytes, metrics: dict, splits, data: BundleData, canary
+) -> tuple[int, str]:
     from edgeforge.export.onnx import is_tflite
     from edgeforge.runtimes import get_runtime
 
     target = spec.targets[target_name]
     runtime = get_runtime(target.runtime)
-    data = data or BundleData.estimate(splits)
     model_files = {runtime.bundle_file: artifact_bytes, **data.companions}
     if "tflm_c" in target.formats and is_tflite(artifact_bytes):
         model_files.update(_tflm_sources(artifact_bytes, metrics))
     missing = [fmt for fmt in target.formats if fmt not in RENDERED_FORMATS and fmt != runtime.artifact]
-    canary = _canary(artifact_bytes, runtime, splits)
     source = "bundle" + (f", without {', '.join(missing)}" if missing else "") + (", preprocessing estimated" if data.estimated else "")
     # the manifest leaves the download figures out (bundle/package.py DOWNLOAD_KEYS): no fixed point to find
-    return download_bytes(_bundle_files(spec, target_name, candidate, model_files, metrics, canary, splits, data)), source
+    files = _bundle_files(spec, target_name, candidate, model_files, metrics, canary, splits, data)
+    return download_bytes(files), source
 
 
 def _tflm_sources(model_bytes: bytes, metrics: dict) -> dict[str, bytes]:
@@ -164,12 +235,48 @@ def _tflm_sources(model_bytes: bytes, metrics: dict) -> dict[str, bytes]:
     return {"model_data.h": header.encode(), "model_data.cc": source.encode()}
 
 
-def _canary(artifact_bytes: bytes, runtime, splits):
-    """canary.npz's (x, y) as the package stage computes them (`runtime_for_bundle`)."""
-    from edgeforge.runtimes import runtime_for_bundle
+def canary_key(runtime, model_bytes: bytes, x) -> str:
+    """The memo key of `runtime`'s outputs for `model_bytes` on inputs `x`."""
+    import numpy as np
 
-    x = splits.x_test[:CANARY_SAMPLES]
-    return x, (runtime_for_bundle(runtime.artifact, runtime.name) or runtime).predict(artifact_bytes, x)
+    from edgeforge.search.codeversion import measurement_version
+    from edgeforge.search.memo import hash_of
+
+    x = np.ascontiguousarray(x)
+    return hash_of(
+        CANARY_KIND, hashlib.sha256(model_bytes).hexdigest(), runtime.name, list(x.shape), str(x.dtype),
+        hashlib.sha256(x.tobytes()).hexdigest(), measurement_version(runtime),
+    )
+
+
+def canary_outputs(runtime, model_bytes: bytes, x, memo=None, also: Iterable = ()):
+    """`runtime.predict(model_bytes, x)`: the outputs a bundle records for its canary inputs. With
+    `memo`, read from it (or from the memos in `also`) when this model ran on these inputs in this
+    runtime's code before, else run and stored in `memo`."""
+    import numpy as np
+
+    if memo is None:
+        return runtime.predict(model_bytes, x)
+    key = canary_key(runtime, model_bytes, x)
+    for source in (memo, *also):
+        folder = source.entry(CANARY_KIND, key, count=False)
+        if folder is not None:
+            return np.load(folder / CANARY_OUTPUTS, allow_pickle=False)
+    y = runtime.predict(model_bytes, x)
+    memo.store(CANARY_KIND, key, lambda out: np.save(out / CANARY_OUTPUTS, y, allow_pickle=False))
+    return y
+
+
+# Computed once per splits object: the same for every candidate, and the drift reference's statistics
+# of the training set cost as much as the rest of a predicted bundle.
+_SPLITS_DERIVED: dict[str, tuple] = {}
+
+
+def _per_splits(splits, name: str, compute: Callable):
+    held = _SPLITS_DERIVED.get(name)
+    if held is None or held[0] is not splits:  # holding `splits` keeps its id from being reused
+        held = _SPLITS_DERIVED[name] = (splits, compute(splits))
+    return held[1]
 
 
 def _bundle_files(
@@ -203,7 +310,7 @@ def _bundle_files(
             verified_sha256=hashlib.sha256(model_files[runtime.bundle_file]).hexdigest(),
             canary_x=canary[0],
             canary_y=canary[1],
-            drift_reference=drift_reference_from(splits.x_train, splits.y_train),
+            drift_reference=_per_splits(splits, "drift", lambda s: drift_reference_from(s.x_train, s.y_train)),
             # as the package stage: anomaly_detection adds the threshold the device compares with
             preprocessing={**data.preprocessing, **get_task(spec.model.task).bundle_decision(metrics)},
         )

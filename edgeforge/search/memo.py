@@ -61,19 +61,20 @@ class Memo:
         self.discarded = 0  # damaged entries met and recomputed
         self._cleaned: set[str] = set()
 
-    def entry(self, kind: str, key: str) -> Path | None:
-        """The entry's folder if complete and intact (counts a hit or a miss); a damaged entry is
-        discarded with a warning and counts as a miss."""
+    def entry(self, kind: str, key: str, *, count: bool = True) -> Path | None:
+        """The entry's folder if complete and intact (counts a hit or a miss, unless `count` is
+        False: figures derived from a candidate's results, such as its bundle's download size, are
+        not candidate results reused); a damaged entry is discarded with a warning and reads as a miss."""
         folder = self._kind_dir(kind) / key
         problem = entry_problem(folder)
         if problem is None:
-            self.hits += 1
+            self.hits += count
             return folder
         if problem == LEGACY:
             logger.info("memo entry %s: %s; it will be recomputed", folder, problem)
         elif problem != MISSING:
             self._discard(folder, problem)
-        self.misses += 1
+        self.misses += count
         return None
 
     def contains(self, kind: str, key: str) -> bool:
@@ -100,8 +101,8 @@ class Memo:
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # nothing left once renamed into place
 
-    def record(self, kind: str, key: str) -> dict | None:
-        folder = self.entry(kind, key)
+    def record(self, kind: str, key: str, *, count: bool = True) -> dict | None:
+        folder = self.entry(kind, key, count=count)
         return json.loads((folder / RECORD).read_text()) if folder else None
 
     def _publish(self, staging: Path, folder: Path, replace: bool) -> Path:

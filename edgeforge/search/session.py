@@ -12,18 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from edgeforge.runtimes import runtime_for_format
-from edgeforge.search.candidates import Candidate, TrainingRecipe
 from edgeforge.cost.fits import check_constraints
+from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe
 from edgeforge.search.constraints import OBJECTIVES, ranking_key
-from edgeforge.runtimes import runtime_for_format
-from edgeforge.search.candidates import parent_recipe
 from edgeforge.search.evaluator import Evaluator, check_for_failure
 from edgeforge.search.executors import Job
 from edgeforge.search.prefilter import Prefilter
 from edgeforge.spec.models import QUANT_MODES, Spec
-
-REFERENCE = Candidate()  # the base model as float32 TFLite: what accuracy_drop is measured against
 
 
 @dataclass
@@ -56,7 +51,9 @@ def evaluate_for_target(
 
 
 def reference_accuracy(evaluator: Evaluator) -> float:
-    model_bytes, runtime = evaluator.reference()  # REFERENCE in LiteRT (an ONNX base: in ONNX Runtime)
+    """The base model's quality as float32, what accuracy_drop is measured against: its .tflite in
+    LiteRT (an ONNX base with no TFLite twin: its graph in ONNX Runtime)."""
+    model_bytes, runtime = evaluator.reference()
     return evaluator.measured(model_bytes, runtime)["accuracy"]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeforge.bundle.download import CANARY_SAMPLES, BundleData, spec_hash
+from edgeforge.bundle.download import CANARY_SAMPLES, BundleData, canary_outputs, spec_hash
 from edgeforge.cost.latency import reproducible_metrics
 from edgeforge.layout import BUILD
 from edgeforge.outputs import Exports, read_output
+from edgeforge.search.memo import Memo
 from edgeforge.spec import load_params
 
 
@@ -38,7 +39,9 @@ def run(target: str, params: str = "params.yaml") -> None:
     canary_model = files[primary]
     if canary_runtime is None or not canary_model.is_file():
         canary_runtime, canary_model = runtime_for_format("tflite"), Path(selected.tflite_artifact)
-    canary_y = canary_runtime.predict(canary_model.read_bytes(), canary_x)
+    # the outputs the search recorded for this very file (its predicted download), if it did
+    memo = Memo(BUILD.export_memo_dir())  # written here: build/memo/ is the search's output
+    canary_y = canary_outputs(canary_runtime, canary_model.read_bytes(), canary_x, memo, also=[Memo(BUILD.memo_dir())])
     manifest = build_bundle(
         BUILD.bundle_dir(target),
         project=spec.project.name,

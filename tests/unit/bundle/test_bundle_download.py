@@ -64,3 +64,101 @@ def test_the_spec_hash_a_bundle_carries_ignores_where_the_search_ran():
 
     assert edited(executor="dask", dask_address="tcp://127.0.0.1:8786") == spec_hash(spec, "mcu")
     assert edited(finetune_epochs=spec.search.finetune_epochs + 1) != spec_hash(spec, "mcu")
+
+
+# -- the predicted size and the canary outputs, memoized (a constraint edit reads them) ----------
+
+def small_splits():
+    from bundle_helpers import training_data
+
+    from edgeforge.data.splits import Splits
+
+    x, y = training_data(samples=60)
+    return Splits(x[:40], y[:40], x[40:50], y[40:50], x[50:], y[50:])
+
+
+class Counting:
+    """Wraps a real function and counts its calls (what ran, not what it returned)."""
+
+    def __init__(self, function):
+        self.function, self.calls = function, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.function(*args, **kwargs)
+
+
+def predicted(spec, splits, memo=None, target="sbc"):
+    from bundle_helpers import random_classifier
+
+    from edgeforge.bundle.download import predicted_download_bytes
+    from edgeforge.search.candidates import Candidate
+
+    return predicted_download_bytes(
+        spec=spec, target_name=target, candidate=Candidate(quantization="float32"), artifact_bytes=random_classifier(seed=4),
+        metrics={"accuracy": 0.9, "model_bytes": 1234}, splits=splits, memo=memo,
+    )
+
+
+def test_the_predicted_download_size_is_memoized_and_equals_the_figure_computed_afresh(tmp_path, monkeypatch):
+    from edgeforge.bundle import download
+    from edgeforge.runtimes import get_runtime
+    from edgeforge.search.memo import Memo
+    from tests.unit.search.helpers import quick_spec
+
+    spec, splits, memo = quick_spec(), small_splits(), Memo(tmp_path / "memo")
+    afresh = predicted(spec, splits)
+    bundles = Counting(download._bundle_files)
+    monkeypatch.setattr(download, "_bundle_files", bundles)
+    runtime = type(get_runtime(spec.targets["sbc"].runtime))
+    runs = Counting(runtime.predict)
+    monkeypatch.setattr(runtime, "predict", lambda self, *args: runs(self, *args))
+
+    assert predicted(spec, splits, memo) == afresh and (bundles.calls, runs.calls) == (1, 1)
+    assert predicted(spec, splits, memo) == afresh and (bundles.calls, runs.calls) == (1, 1)  # read, nothing ran
+    assert memo.hits == memo.misses == 0  # derived figures: not counted as candidate results reused
+    assert sorted(p.name for p in (tmp_path / "memo").iterdir()) == ["canary", "download"]
+
+
+def test_a_constraint_edit_recomputes_the_target_size_exactly_from_the_memoized_canary(tmp_path, monkeypatch):
+    from edgeforge.bundle import download
+    from edgeforge.runtimes import get_runtime
+    from edgeforge.search.memo import Memo
+    from tests.unit.search.helpers import quick_spec
+
+    spec, splits, memo = quick_spec(), small_splits(), Memo(tmp_path / "memo")
+    predicted(spec, splits, memo)
+    edited = quick_spec(constraints={"sbc": {"latency_ms": 3, "max_accuracy_drop": 0.02}})
+    runtime = type(get_runtime(spec.targets["sbc"].runtime))
+    runs = Counting(runtime.predict)
+    monkeypatch.setattr(runtime, "predict", lambda self, *args: runs(self, *args))
+    bundles = Counting(download._bundle_files)
+    monkeypatch.setattr(download, "_bundle_files", bundles)
+
+    # the spec hash in the manifest moved: the size is computed again, the canary outputs are read
+    assert predicted(edited, splits, memo) == predicted(edited, splits)
+    assert bundles.calls == 2 and runs.calls == 1  # the second prediction ran without a memo
+
+
+def test_canary_outputs_are_read_from_the_memo_or_a_second_one_and_stored_when_new(tmp_path, monkeypatch):
+    import numpy as np
+    from bundle_helpers import random_classifier
+
+    from edgeforge.bundle.download import canary_outputs
+    from edgeforge.runtimes import get_runtime
+    from edgeforge.search.memo import Memo
+
+    runtime, model, x = get_runtime("tflite"), random_classifier(seed=5), small_splits().x_test[:8]
+    search_memo, package_memo = Memo(tmp_path / "search"), Memo(tmp_path / "package")
+    expected = runtime.predict(model, x)
+    stored = canary_outputs(runtime, model, x, search_memo)
+    runs = Counting(type(runtime).predict)
+    monkeypatch.setattr(type(runtime), "predict", lambda self, *args: runs(self, *args))
+
+    read = canary_outputs(runtime, model, x, package_memo, also=[search_memo])
+    assert runs.calls == 0 and not (tmp_path / "package").exists()
+    for outputs in (stored, read):
+        assert outputs.dtype == expected.dtype and np.array_equal(outputs, expected)
+    other = random_classifier(seed=6)
+    assert np.array_equal(canary_outputs(runtime, other, x, package_memo, also=[search_memo]), runtime.predict(other, x))
+    assert runs.calls == 2 and (tmp_path / "package/canary").is_dir()  # a new model runs, and is stored where asked

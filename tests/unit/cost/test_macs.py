@@ -1,6 +1,5 @@
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

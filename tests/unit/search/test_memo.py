@@ -40,6 +40,15 @@ def test_memo_store_then_entry_returns_the_sealed_files(tmp_path):
     assert (memo.hits, memo.misses) == (2, 0)
 
 
+def test_memo_lookups_without_count_leave_the_hit_and_miss_figures_alone(tmp_path):
+    memo = Memo(tmp_path)
+    assert memo.record("download", "k1", count=False) is None
+    memo.store("download", "k1", lambda folder: {"download_bytes": 10})
+    assert memo.record("download", "k1", count=False) == {"download_bytes": 10}
+    assert (memo.hits, memo.misses) == (0, 0)
+    assert memo.record("download", "k1") == {"download_bytes": 10} and (memo.hits, memo.misses) == (1, 0)
+
+
 @pytest.mark.parametrize(
     ("damage", "problem"),
     [
