@@ -15,24 +15,10 @@ from edgeforge.evaluate.quality import choose_threshold, reconstruction_errors, 
 from edgeforge.layout import BUILD
 from tests.func.test_byom import edgeforge
 from tests.func.test_data import commit, dvc, make_project, stages_run
+from tests.unit.evaluate import autoencoder_factory
 from tests.unit.evaluate.synthetic import vibration_frames
 
 pytestmark = pytest.mark.slow
-
-AUTOENCODER = '''
-import tf_keras as keras
-
-
-def build(input_shape, num_classes, width=1.0, dropout=0.0):
-    layers = keras.layers
-    return keras.Sequential([
-        layers.Input(shape=input_shape, name="frame"),
-        layers.Dense(max(2, int(32 * width)), activation="relu", name="encode"),
-        layers.Dense(8, activation="relu", name="bottleneck"),
-        layers.Dense(max(2, int(32 * width)), activation="relu", name="decode"),
-        layers.Dense(num_classes, name="reconstruction"),
-    ], name="autoencoder")
-'''
 
 
 def anomaly_project(root: Path) -> Path:
@@ -42,7 +28,7 @@ def anomaly_project(root: Path) -> Path:
         np.savez(root / "data/vibration.npz", x=x, y=y)
         (root / "nets").mkdir()
         (root / "nets/__init__.py").write_text("")
-        (root / "nets/autoencoder.py").write_text(AUTOENCODER)
+        (root / "nets/autoencoder.py").write_text(Path(autoencoder_factory.__file__).read_text())
         model = {"factory": "nets.autoencoder:build", "factory_file": "nets/autoencoder.py",
                  "weights_file": "nets/autoencoder.py", "task": "anomaly_detection"}
         (root / "specs/model/mine.yaml").write_text(yaml.safe_dump(model, sort_keys=False))

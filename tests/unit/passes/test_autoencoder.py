@@ -9,21 +9,8 @@ import pytest
 from edgeforge.data.splits import Splits
 from edgeforge.evaluate import get_task
 from edgeforge.passes import TrainContext
+from tests.unit.evaluate.autoencoder_factory import build as autoencoder
 from tests.unit.evaluate.synthetic import vibration_frames
-
-
-def autoencoder(input_shape, num_classes, width=1.0, dropout=0.0):
-    from edgeforge.tfcompat import import_tf
-
-    _, keras = import_tf()
-    layers = keras.layers
-    return keras.Sequential([
-        layers.Input(shape=input_shape, name="frame"),
-        layers.Dense(max(2, int(32 * width)), activation="relu", name="encode"),
-        layers.Dense(8, activation="relu", name="bottleneck"),
-        layers.Dense(max(2, int(32 * width)), activation="relu", name="decode"),
-        layers.Dense(num_classes, name="reconstruction"),
-    ], name="autoencoder")
 
 
 @pytest.fixture(scope="module")
