@@ -34,7 +34,10 @@ COMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line, of the command it names alone (when it
+    names one): `dvc repro` starts an `edgeforge stage` process per stage, and importing the other
+    commands and building their parsers would cost each of them tens of milliseconds."""
     parser = argparse.ArgumentParser(
         prog="edgeforge",
         description="Declarative build system for edge-AI models: specs in, verified per-device models out.",
@@ -42,15 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgeforge {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    named = _named_command(argv)
+    for name in COMMANDS if named is None else [named]:
         module = importlib.import_module(f"edgeforge.commands.{name}")
         command_parser = module.add_parser(subparsers)
         command_parser.set_defaults(run=module.run)
     return parser
 
 
+def _named_command(argv: list[str] | None) -> str | None:
+    """The command `argv` runs: its first word after -v, if that is one of COMMANDS. None otherwise
+    (--help, --version, a typo): every command is registered, so that the top-level help and
+    argparse's "invalid choice" error list them all."""
+    for word in argv or ():
+        if word not in ("-v", "--verbose"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()

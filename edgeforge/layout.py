@@ -9,7 +9,8 @@ here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs
     build/export-memo/                              export@T's own reuse memo (not a DVC output), with
                                                     select@T's plots and the report's layer profiles
     build/targets/<T>/selected.json, pareto.*,      select@T
-                      candidates.json               (candidates.json: the `dvc plots` data)
+                      candidates.json,              (candidates.json: the `dvc plots` data;
+                      export_plan.json               export_plan.json: what export@T exports)
     build/targets/<T>/export/                       export@T (exports.json, parity.json, the files)
     build/targets/<T>/bundle/                       package@T
     build/report.html, metrics.json                 report (metrics.json: `dvc exp show`'s columns)
@@ -81,6 +82,10 @@ class Layout:
 
     def selected(self, target: str) -> Path:
         return self.target_dir(target) / "selected.json"
+
+    def export_plan(self, target: str) -> Path:
+        """The candidates export@T tries, in order: its only input besides the target's formats."""
+        return self.target_dir(target) / "export_plan.json"
 
     def pareto_json(self, target: str) -> Path:
         return self.target_dir(target) / "pareto.json"

@@ -1,7 +1,8 @@
 """Typed build outputs: what one stage writes and the next reads, validated both ways.
 
     TargetSearch   build/search/targets/<T>.json   search → select@T, report
-    Selection      build/targets/<T>/selected.json select@T → export@T, package@T, report
+    Selection      build/targets/<T>/selected.json select@T → report
+    ExportPlan     build/targets/<T>/export_plan.json      select@T → export@T
     Exports        build/targets/<T>/export/exports.json   export@T → package@T, report
     Manifest       build/targets/<T>/bundle/manifest.json  package@T → release, device updater
 
@@ -106,6 +107,9 @@ class TargetSearch(Output):
     candidates: list[CandidateResult]
     pruned_analytically: dict[str, list[Exclusion]]  # candidate id -> the predicted limits it exceeds
     unevaluated: list[str]  # kept by the pre-filter, but the strategy (or its budget) never evaluated them
+    # of targets.<T> as the search read it (`target_sha256`): any edit of the target changes this file,
+    # so stages that depend on it need not list targets.<T> in dvc.yaml (its largest lock entries)
+    target_sha256: str = ""
 
     def measured(self) -> list[CandidateResult]:
         return [entry for entry in self.candidates if entry.metrics]
@@ -113,6 +117,14 @@ class TargetSearch(Output):
     def selectable(self) -> list[CandidateResult]:
         """Feasible, fully trained candidates: the only ones a target may ship."""
         return [entry for entry in self.candidates if entry.feasible and not entry.probe]
+
+
+def target_sha256(target: BaseModel) -> str:
+    """Hash of a target's whole spec (device figures, runtime, formats, constraints, objective, ...)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(target.model_dump(mode="json", by_alias=True), sort_keys=True).encode()).hexdigest()
 
 
 class ChosenCandidate(Output):
@@ -143,6 +155,36 @@ class Selection(Output):
     trained_key: str  # memo key of the trained model every other format is converted from
 
 
+# Figures of the bundle around a model, not of its files: the predicted download counts the manifest,
+# whose spec hash moves with every constraint edit, so an export plan leaves them out (package and
+# the report read them from the search result).
+BUNDLE_METRICS = ("download_bytes", "download_source")
+
+
+class ExportCandidate(Output):
+    """What export@T needs of one candidate to export it: nothing a constraint edit alone changes (no
+    limits, checks or bundle figures), so an edit that keeps the choice leaves the plan as it was."""
+
+    target: str
+    device: str
+    runtime: str
+    candidate: ChosenCandidate
+    metrics: dict[str, Any]  # as measured, less BUNDLE_METRICS (exporters read the arena, parity the accuracy)
+    artifact: str
+    sha256: str
+    tflite_artifact: str
+    trained_key: str  # memo key of the trained model every other format is converted from
+
+
+class ExportPlan(Output):
+    """build/targets/<T>/export_plan.json: the selected candidate, then the next selectable ones in the
+    objective's order (export@T falls back along them should an export fail). export@T depends on this
+    file alone, not on selected.json or the search result, which every constraint edit rewrites."""
+
+    target: str
+    candidates: list[ExportCandidate]
+
+
 class Fallback(Output):
     """A candidate export passed over: the format that failed, and why."""
 
@@ -158,7 +200,7 @@ class Exports(Output):
     target: str
     candidate: str
     formats: dict[str, list[str]]
-    selection: Selection  # of the exported candidate (what the bundle ships and reports)
+    selection: ExportCandidate  # the exported candidate (its checks and bundle figures: the search result)
     fallbacks: list[Fallback] = []
 
 
@@ -187,7 +229,7 @@ class Manifest(Output):
 
 OutputModel = TypeVar("OutputModel", bound=Output)
 
-PRODUCER = {TargetSearch: "search", Selection: "select", Exports: "export", Manifest: "package"}
+PRODUCER = {TargetSearch: "search", Selection: "select", ExportPlan: "select", Exports: "export", Manifest: "package"}
 
 
 def read_output(model: type[OutputModel], path: str | Path) -> OutputModel:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from edgeforge.layout import BUILD, Layout
 from edgeforge.outputs import CandidateResult, ChosenCandidate, ConstraintResult, Exports, Selection, TargetSearch, write_output
+from edgeforge.search.select import export_candidate_of, export_plan
 
 # A candidate's metrics as the search measures them; each candidate overrides some of them.
 BASE_METRICS = {
@@ -66,7 +67,13 @@ def write_target(
     write_output(layout.search_target(result.target), result)
     if chosen is not None:
         write_output(layout.selected(result.target), selection_of(result, chosen))
+        write_output(layout.export_plan(result.target), export_plan(result, entry_of(result, chosen)))
     if formats is not None:
         write_output(layout.exports(result.target), Exports(
-            target=result.target, candidate=chosen, formats=formats, selection=selection_of(result, chosen),
+            target=result.target, candidate=chosen, formats=formats,
+            selection=export_candidate_of(result, entry_of(result, chosen)),
         ))
+
+
+def entry_of(result: TargetSearch, candidate_id: str) -> CandidateResult:
+    return next(entry for entry in result.candidates if entry.id == candidate_id)

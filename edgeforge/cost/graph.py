@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -107,11 +107,32 @@ def read_graph(model: str | Path | bytes) -> Graph:
             return read_onnx_graph(data, source)
         raise ModelFileError(f"{source}: not a TFLite model (no 'TFL3' flatbuffer identifier)")
     try:
-        return _parse(data, source)
+        return _parse_once(data, source)
     # A truncated or corrupt flatbuffer fails as whichever read first runs off the end.
     except (struct.error, IndexError, KeyError, ValueError, TypeError, AttributeError, OverflowError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(f"{source}: truncated or corrupt TFLite flatbuffer ({detail})") from None
+
+
+# A search reads the same few models many times in one process (the pre-filter per target and per
+# combination of a structure, then the cost profile of every memo hit: 48 reads of 17 files in the
+# default build), and a flatbuffer parse in Python costs milliseconds: each distinct file is parsed
+# once. Keyed by a digest, not the bytes, so that large models are not kept alive; Graphs are frozen.
+_PARSED: dict[bytes, Graph] = {}
+_PARSED_MAX = 64
+
+
+def _parse_once(data: bytes, source: str) -> Graph:
+    import hashlib
+
+    key = hashlib.sha256(data).digest()
+    graph = _PARSED.get(key)
+    if graph is None:
+        graph = _parse(data, source)
+        if len(_PARSED) >= _PARSED_MAX:
+            del _PARSED[next(iter(_PARSED))]  # the oldest
+        _PARSED[key] = graph
+    return graph if graph.source == source else replace(graph, source=source)
 
 
 def _load(model: str | Path | bytes) -> tuple[bytes, str]:

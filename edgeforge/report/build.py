@@ -83,8 +83,9 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
     layout, name = Layout(root), result.target
     selection = _read_typed(Selection, layout.selected(name))
     exports = _read_typed(Exports, layout.exports(name))
-    # what ships: the selected candidate, or the next one when an export of it failed
-    selected = exports.selection if exports else selection
+    # what ships: the selected candidate, or the next one when an export of it failed (its checks
+    # against the constraints as they are now: the search result's, as selected.json's are)
+    selected = _exported(result, exports) or selection
     missing: list[str] = []
     entry = {
         "device": result.device,
@@ -145,6 +146,15 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         }
     entry["missing"] = missing
     return entry
+
+
+def _exported(result: TargetSearch, exports: Exports | None) -> Selection | None:
+    from edgeforge.search.select import selection_of
+
+    if exports is None:
+        return None
+    entry = next((c for c in result.candidates if c.id == exports.candidate and c.metrics is not None), None)
+    return selection_of(result, entry) if entry is not None else None
 
 
 def _missing(path: Path | str, stage: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from edgeforge.errors import ConstraintsUnmetError
-from edgeforge.outputs import CandidateResult, ChosenCandidate, ConstraintResult, Selection, TargetSearch
+from edgeforge.outputs import (
+    BUNDLE_METRICS, CandidateResult, ChosenCandidate, ConstraintResult, ExportCandidate, ExportPlan, Selection, TargetSearch,
+)
 from edgeforge.search.constraints import ranking_key
 from edgeforge.search.relax import closest_candidate, describe_relaxations, relaxations
 
@@ -36,6 +38,26 @@ def selection_of(result: TargetSearch, chosen: CandidateResult) -> Selection:
         sha256=chosen.sha256,
         tflite_artifact=chosen.tflite_artifact,
         trained_key=chosen.trained_key,
+    )
+
+
+def export_plan(result: TargetSearch, chosen: CandidateResult) -> ExportPlan:
+    """What export@T exports: `chosen`, then the other selectable candidates in the objective's order."""
+    ranked = [chosen] + [entry for entry in ranked_candidates(result) if entry.id != chosen.id]
+    return ExportPlan(target=result.target, candidates=[export_candidate_of(result, entry) for entry in ranked])
+
+
+def export_candidate_of(result: TargetSearch, entry: CandidateResult) -> ExportCandidate:
+    return ExportCandidate(
+        target=result.target,
+        device=result.device,
+        runtime=result.runtime,
+        candidate=ChosenCandidate(id=entry.id, config=entry.config),
+        metrics={key: value for key, value in entry.metrics.items() if key not in BUNDLE_METRICS},
+        artifact=entry.artifact,
+        sha256=entry.sha256,
+        tflite_artifact=entry.tflite_artifact,
+        trained_key=entry.trained_key,
     )
 
 

@@ -1,4 +1,8 @@
-"""Stage `export@T`: the selected candidate in every format the target lists → build/targets/T/export/."""
+"""Stage `export@T`: the selected candidate in every format the target lists → build/targets/T/export/.
+
+It reads select@T's export plan (the selected candidate, then the next selectable ones), never
+selected.json or the search result: a constraint edit that keeps the choice and the fallbacks
+rewrites those two but not the plan, and DVC skips this stage."""
 
 from __future__ import annotations
 
@@ -11,23 +15,23 @@ from pathlib import Path
 from edgeforge.atomic import atomic_dir, write_json
 from edgeforge.errors import BuildError, CandidateExportError, ExportError
 from edgeforge.layout import BUILD
-from edgeforge.runtimes import RUNTIMES
-from edgeforge.outputs import Exports, Fallback, Selection, TargetSearch, read_output, write_output
+from edgeforge.outputs import BUNDLE_METRICS, ExportCandidate, ExportPlan, Exports, Fallback, read_output, write_output
 from edgeforge.spec import load_params
 
 
 def run(target: str, params: str = "params.yaml") -> None:
     from edgeforge.data import load_splits
-    from edgeforge.search.select import ranked_candidates, selection_of
 
     spec = load_params(params)
     if target not in spec.targets:
         raise BuildError(f"no target '{target}' in {params}; targets: {', '.join(spec.targets)}")
-    selected = read_output(Selection, BUILD.selected(target))
-    read_selected_model(selected)  # what was verified must still be there, unchanged
-    result = read_output(TargetSearch, BUILD.search_target(target))
+    plan = read_output(ExportPlan, BUILD.export_plan(target))
+    if plan.target != target or not plan.candidates:
+        raise BuildError(f"{BUILD.export_plan(target)}: no candidate for target '{target}'; run `dvc repro -f select@{target}`")
     # The selected candidate first, then the next selectable ones in the objective's order.
-    ranked = [selected] + [selection_of(result, e) for e in ranked_candidates(result) if e.id != selected.candidate.id]
+    ranked = plan.candidates
+    selected = ranked[0]
+    read_selected_model(selected)  # what was verified must still be there, unchanged
     splits = load_splits(BUILD.splits)
     fallbacks: list[Fallback] = []
     final = BUILD.export_dir(target)
@@ -61,10 +65,9 @@ def run(target: str, params: str = "params.yaml") -> None:
 # candidate is exported, which the key's candidate already says.
 TRAINING_DEPENDENCIES = ("tensorflow-cpu", "tf-keras")  # the Keras model every converter starts from
 FILES = "files"
-BUNDLE_METRICS = ("download_bytes", "download_source")  # figures of the bundle around the model, not of its files
 
 
-def export_or_reuse(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
+def export_or_reuse(spec, target: str, selected: ExportCandidate, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
     """`export_candidate`, or what it wrote for the same inputs before."""
     from edgeforge.search.memo import Memo
 
@@ -87,7 +90,7 @@ def export_or_reuse(spec, target: str, selected: Selection, splits, out: Path) -
     return written, report
 
 
-def export_key(spec, target: str, selected: Selection, splits) -> str:
+def export_key(spec, target: str, selected: ExportCandidate, splits) -> str:
     from edgeforge.export import EXPORTERS
     from edgeforge.search.codeversion import code_version
     from edgeforge.search.memo import hash_of, sha256_file
@@ -101,8 +104,8 @@ def export_key(spec, target: str, selected: Selection, splits) -> str:
         target,
         spec.targets[target].model_dump(mode="json", by_alias=True, exclude={"constraints", "objective"}),
         selected.candidate.model_dump(mode="json"),
-        # less the bundle's download size: it counts the manifest, whose spec hash moves with every
-        # constraint edit, and no exported file depends on it
+        # less the bundle's download size (the plan has none: see outputs.BUNDLE_METRICS); filtered
+        # here still, so that the key means what it always meant
         {k: v for k, v in selected.metrics.items() if k not in BUNDLE_METRICS},
         selected.sha256,
         sha256_file(Path(selected.tflite_artifact)),
@@ -113,7 +116,7 @@ def export_key(spec, target: str, selected: Selection, splits) -> str:
     )
 
 
-def export_candidate(spec, target: str, selected: Selection, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
+def export_candidate(spec, target: str, selected: ExportCandidate, splits, out: Path) -> tuple[dict[str, list[Path]], dict]:
     """Write every format of the target for one candidate into `out`, with its parity report."""
     from edgeforge.export import EXPORTERS, ExportContext
     from edgeforge.evaluate import get_task
@@ -159,7 +162,7 @@ def export_candidate(spec, target: str, selected: Selection, splits, out: Path) 
     return staged, report
 
 
-def read_selected_model(selected: Selection) -> bytes:
+def read_selected_model(selected: ExportCandidate) -> bytes:
     path = Path(selected.artifact)
     if not path.is_file():
         raise BuildError(f"{path}: the selected model is missing; run `dvc repro search`")
@@ -169,7 +172,7 @@ def read_selected_model(selected: Selection) -> bytes:
     return model_bytes
 
 
-def load_candidate_keras(spec, splits, selected: Selection):
+def load_candidate_keras(spec, splits, selected: ExportCandidate):
     """The selected candidate's trained Keras model, the very one verified: export never trains."""
     from edgeforge.search.candidates import Candidate
     from edgeforge.search.memo import Memo
@@ -182,6 +185,7 @@ def load_candidate_keras(spec, splits, selected: Selection):
 def _converter_and_runtime_packages() -> tuple[str, ...]:
     """What every exporter converts with and every runtime runs with (their versions key the memo)."""
     from edgeforge.export import EXPORTERS
+    from edgeforge.runtimes import RUNTIMES
 
     packages = [p for exporter in EXPORTERS.values() for p in exporter.packages]
     return tuple(dict.fromkeys(packages + [p for runtime in RUNTIMES.values() for p in runtime.packages]))

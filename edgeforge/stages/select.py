@@ -1,7 +1,7 @@
-"""Stage `select@T`: the target's best feasible candidate → build/targets/T/selected.json, and
-its Pareto fronts → pareto.json and pareto.png beside it, and candidates.json, the rows `dvc plots`
-draws (written even when nothing is feasible, with the relaxations that would make the target
-feasible)."""
+"""Stage `select@T`: the target's best feasible candidate → build/targets/T/selected.json, what
+export@T exports (it, then the next selectable ones) → export_plan.json, and its Pareto fronts →
+pareto.json and pareto.png beside it, and candidates.json, the rows `dvc plots` draws (written even
+when nothing is feasible, with the relaxations that would make the target feasible)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from edgeforge.outputs import TargetSearch, read_output, write_output
 
 def run(target: str, params: str = "params.yaml") -> None:
     """`params` is unused: the target's objective and constraints come with its search results."""
-    from edgeforge.search.select import select_candidate, selection_of
+    from edgeforge.search.select import export_plan, select_candidate, selection_of
 
     out = BUILD.selected(target)
-    out.unlink(missing_ok=True)  # never leave a stale choice behind a failed selection
+    for stale in (out, BUILD.export_plan(target)):
+        stale.unlink(missing_ok=True)  # never leave a stale choice behind a failed selection
     result = read_output(TargetSearch, BUILD.search_target(target))
     try:
         chosen = select_candidate(result)
@@ -26,6 +27,8 @@ def run(target: str, params: str = "params.yaml") -> None:
         write_pareto(result, None, target)
         raise
     write_pareto(result, chosen.id, target)
+    # the same bytes whenever an edit keeps the choice and the fallbacks: export@T is then skipped
+    write_output(BUILD.export_plan(target), export_plan(result, chosen))
     write_output(out, selection_of(result, chosen))
     print(f"{target}: selected {chosen.id} ({result.objective})")
 

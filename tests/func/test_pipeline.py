@@ -126,6 +126,39 @@ def test_constraint_edit_retrains_and_reevaluates_nothing(project):
     assert summary(project)["measured"] == 0
 
 
+def test_a_constraint_edit_that_keeps_the_choice_skips_export_and_matches_a_forced_rebuild(project):
+    """export@T depends on select@T's export plan alone: an edit that keeps the choice and the
+    fallbacks leaves the plan's bytes, so DVC skips export@T; package@T and the report still rerun
+    (the bundle's spec hash and the report's limits follow the edit), and forcing export@T gives
+    the very same files."""
+    from edgeforge.bundle.download import spec_hash
+    from edgeforge.outputs import target_sha256
+    from edgeforge.spec import load_params
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    plan = (project / "build/targets/mcu/export_plan.json").read_bytes()
+    exported = tree(project / "build/targets/mcu/export")
+    compose(project, "targets.mcu.constraints.latency_ms=5.0001")
+    ran = stages_run(dvc("repro", cwd=project).stdout)
+    assert {"search", "select@mcu", "package@mcu", "report"} <= ran
+    assert not {"export@mcu", "select@sbc", "export@sbc", "package@sbc"} & ran
+    assert (project / "build/targets/mcu/export_plan.json").read_bytes() == plan
+    assert tree(project / "build/targets/mcu/export") == exported
+    spec = load_params(project / "params.yaml")
+    search = json.loads((project / "build/search/targets/mcu.json").read_text())
+    assert search["target_sha256"] == target_sha256(spec.targets["mcu"])  # what package@T and the report depend on
+    manifest = json.loads((project / "build/targets/mcu/bundle/manifest.json").read_text())
+    assert manifest["spec_hash"] == spec_hash(spec, "mcu")
+    report = json.loads(run(str(BIN / "edgeforge"), "report", "--json", cwd=project).stdout)
+    assert report["targets"]["mcu"]["constraints"]["latency_ms"]["limit"] == 5.0001
+
+    dvc("repro", "-f", "-s", "export@mcu", cwd=project)
+    assert tree(project / "build/targets/mcu/export") == exported
+    assert stages_run(dvc("repro", cwd=project).stdout) == set()
+
+
 def test_new_quantization_mode_evaluates_only_new_candidates(project):
     before = summary(project)
     compose(project, "search.space.quantization=[float32,int8,int16x8]")

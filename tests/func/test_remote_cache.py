@@ -159,10 +159,21 @@ def test_a_teammates_constraint_edit_on_a_fresh_clone_trains_nothing(origin, s3,
     after = summary(clone)
     assert (after["trained"], after["converted"], after["measured"]) == (0, 0, 0)
 
-    # Once more, keeping the MCU's choice: export@mcu reuses its files from the export memo, and
-    # neither it nor select imports TensorFlow or a runtime.
+    # Once more, keeping the MCU's choice: export@mcu does not run at all (it depends on select@mcu's
+    # export plan alone, which comes out byte for byte as before), and select imports neither
+    # TensorFlow nor a runtime.
     chosen = json.loads((clone / "build/targets/mcu/export/exports.json").read_text())["candidate"]
+    plan = (clone / "build/targets/mcu/export_plan.json").read_bytes()
     compose(clone, "targets.mcu.constraints.latency_ms=3.5")
+    ran = stages_run(dvc("repro", cwd=clone).stdout)
+    assert {"search", "select@mcu", "package@mcu"} <= ran and "export@mcu" not in ran
+    assert (clone / "build/targets/mcu/export_plan.json").read_bytes() == plan
+    assert json.loads((clone / "build/targets/mcu/export/exports.json").read_text())["candidate"] == chosen
+
+    # Should the plan change with the same choice, export@mcu reuses its files from the export memo
+    # (filled once per clone: it is local), and neither it nor select imports TensorFlow or a runtime.
+    run(sys.executable, "-c", "from edgeforge.stages import export\nexport.run('mcu')\n", cwd=clone)
+    compose(clone, "targets.mcu.constraints.latency_ms=3.2")
     dvc("repro", "search", cwd=clone)
     probe = (
         "import sys\n"

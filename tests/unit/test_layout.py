@@ -30,7 +30,7 @@ def test_dvc_stage_outputs_are_the_layout_paths():
     assert paths(stage("train")["outs"]) == [BUILD.base_dir]
     assert paths(stage("search")["outs"]) == [BUILD.search_dir, BUILD.memo_out]
     assert paths(stage("select")["metrics"]) == [BUILD.selected(TARGET)]
-    assert paths(stage("select")["outs"]) == [BUILD.pareto_json(TARGET)]
+    assert paths(stage("select")["outs"]) == [BUILD.pareto_json(TARGET), BUILD.export_plan(TARGET)]
     assert paths(stage("select")["plots"]) == [BUILD.candidates_json(TARGET), BUILD.pareto_png(TARGET)]
     assert paths(stage("export")["outs"]) == [BUILD.export_dir(TARGET)]
     assert paths(stage("package")["outs"]) == [BUILD.bundle_dir(TARGET)]
@@ -42,8 +42,9 @@ def test_dvc_stage_dependencies_are_the_layout_paths():
     assert paths(stage("train")["deps"]) == [BUILD.data_dir]
     assert paths(stage("search")["deps"]) == [BUILD.data_dir, BUILD.base_dir]
     assert paths(stage("select")["deps"]) == [BUILD.search_target(TARGET)]
-    assert paths(stage("export")["deps"]) == [BUILD.selected(TARGET), BUILD.search_target(TARGET)]
-    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET), BUILD.data_dir]
+    # not selected.json nor the search result, which a constraint edit rewrites: the plan alone
+    assert paths(stage("export")["deps"]) == [BUILD.export_plan(TARGET)]
+    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET), BUILD.search_target(TARGET), BUILD.data_dir]
     # the report reads every target: the folders holding the search's and the per-target outputs
     assert paths(stage("report")["deps"]) == [BUILD.search_dir, BUILD.target_dir(TARGET).parent]
 
@@ -53,7 +54,8 @@ def test_files_each_stage_reads_lie_inside_an_upstream_output():
     assert BUILD.search_target(TARGET).is_relative_to(BUILD.search_dir)
     assert BUILD.exports(TARGET).parent == BUILD.parity(TARGET).parent == BUILD.export_dir(TARGET)
     assert BUILD.manifest(TARGET).parent == BUILD.bundle_dir(TARGET)
-    for path in (BUILD.selected(TARGET), BUILD.pareto_json(TARGET), BUILD.exports(TARGET), BUILD.manifest(TARGET)):
+    paths_read = (BUILD.selected(TARGET), BUILD.export_plan(TARGET), BUILD.pareto_json(TARGET), BUILD.exports(TARGET), BUILD.manifest(TARGET))
+    for path in paths_read:
         assert path.is_relative_to(paths(stage("report")["deps"])[1])  # what the report reads, it depends on
 
 

@@ -79,6 +79,28 @@ def test_help_does_not_import_tensorflow():
     assert result.stdout.strip().endswith("False")
 
 
+def test_a_command_line_naming_a_command_imports_that_command_alone():
+    # each dvc stage is an `edgeforge stage ...` process: the other commands' imports are waste there
+    code = (
+        "import sys; from edgeforge.cli import build_parser\n"
+        "build_parser(sys.argv[1:]).parse_args(sys.argv[1:])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('edgeforge.commands.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, "-v", "stage", "select", "--target", "mcu"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['edgeforge.commands.stage']"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--help", "stage"], ["stag"]])
+def test_help_and_a_misspelt_command_list_every_command(argv, capsys):
+    from edgeforge.cli import COMMANDS
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr()
+    assert all(name in out.out + out.err for name in COMMANDS)
+
+
 @pytest.mark.parametrize("argv", [["validate"], ["compose"], ["devices"]])
 def test_user_errors_exit_2_outside_a_project(tmp_path, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)

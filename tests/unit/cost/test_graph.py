@@ -44,6 +44,23 @@ def test_read_graph_accepts_bytes_as_well_as_paths():
     assert from_bytes.source == "<model bytes>"
 
 
+def test_read_graph_parses_each_distinct_model_once_and_names_each_caller_s_source(tmp_path, monkeypatch):
+    import edgeforge.cost.graph as graph_module
+
+    parses = []
+    parse = graph_module._parse
+    monkeypatch.setattr(graph_module, "_PARSED", {})
+    monkeypatch.setattr(graph_module, "_parse", lambda data, source: parses.append(source) or parse(data, source))
+    copy = tmp_path / "copy.tflite"
+    copy.write_bytes(KWS_INT8.read_bytes())
+    first, again, elsewhere = read_graph(KWS_INT8), read_graph(KWS_INT8.read_bytes()), read_graph(copy)
+    assert parses == [str(KWS_INT8)]  # the same bytes: parsed once
+    assert first.operators == again.operators == elsewhere.operators
+    assert (again.source, elsewhere.source) == ("<model bytes>", str(copy))
+    other = KWS_INT8.parent / "ad01_int8.tflite"
+    assert read_graph(other).operators != first.operators and parses == [str(KWS_INT8), str(other)]
+
+
 def test_read_graph_raises_model_file_error_when_file_is_missing(tmp_path):
     missing = tmp_path / "nowhere.tflite"
 

@@ -124,7 +124,7 @@ def test_export_stage_writes_parity_json_beside_the_exports(tmp_project, keras_m
     config = {"width": 1.0, "sparsity": 0.0, "clusters": 0, "qat": False, "quantization": "float32"}
     from edgeforge.layout import BUILD
     from edgeforge.outputs import CandidateResult, TargetSearch, write_output
-    from edgeforge.search.select import selection_of
+    from edgeforge.search.select import export_plan, selection_of
 
     entry = CandidateResult(
         id="w1-s0-c0-float32", config=config, metrics={"accuracy": 0.97, "latency_ms": 1.0, "model_bytes": len(model_bytes)},
@@ -135,6 +135,7 @@ def test_export_stage_writes_parity_json_beside_the_exports(tmp_project, keras_m
                           constraints={}, base_accuracy=0.97, candidates=[entry], pruned_analytically={}, unevaluated=[])
     write_output(BUILD.search_target("sbc"), result)
     write_output(BUILD.selected("sbc"), selection_of(result, entry))
+    write_output(BUILD.export_plan("sbc"), export_plan(result, entry))
     monkeypatch.setattr(export_stage, "load_candidate_keras", lambda spec, splits, selected: keras_model)
     export_stage.run("sbc")
     folder = tmp_project / "build/targets/sbc/export"

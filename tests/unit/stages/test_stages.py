@@ -11,7 +11,8 @@ import pytest
 
 from edgeforge.errors import BuildError, ConstraintsUnmetError, UserError
 from edgeforge.layout import BUILD
-from edgeforge.outputs import Selection, read_output, write_output
+from edgeforge.outputs import ExportPlan, Selection, read_output, write_output
+from edgeforge.search.select import export_candidate_of, export_plan
 from edgeforge.stages import STAGES
 from tests.fake_build import selection_of, target_search, write_target
 
@@ -111,8 +112,45 @@ def test_select_writes_the_best_feasible_candidate_and_its_pareto_files(tmp_proj
     assert pareto["binding"]["constraint"] == "ram_kb"
     assert (tmp_project / BUILD.pareto_png("mcu")).read_bytes().startswith(b"\x89PNG")
     assert sorted(path.name for path in (tmp_project / BUILD.target_dir("mcu")).iterdir()) == [
-        "candidates.json", "pareto.json", "pareto.png", "selected.json",
+        "candidates.json", "export_plan.json", "pareto.json", "pareto.png", "selected.json",
     ]
+
+
+def test_select_plans_the_export_of_the_choice_then_the_next_selectable_candidates(tmp_project):
+    from edgeforge.stages import select
+
+    bundle = {"download_bytes": 9000, "download_source": "bundle"}
+    write_target(tmp_project, target_search(
+        {"fp32_big": {"arena_bytes": 200 * 1024, "latency_ms": 1.0}, "int8_slow": {"latency_ms": 2.5, **bundle},
+         "int8_fast": {"latency_ms": 1.5, **bundle}, "int8_mid": {"latency_ms": 2.0, **bundle}},
+        MCU_LIMITS,
+    ))
+    select.run("mcu")
+    plan = read_output(ExportPlan, BUILD.export_plan("mcu"))
+    assert plan.target == "mcu"
+    assert [entry.candidate.id for entry in plan.candidates] == ["int8_fast", "int8_mid", "int8_slow"]  # not fp32_big
+    assert plan.candidates[0].metrics["latency_ms"] == 1.5 and "arena_bytes" in plan.candidates[0].metrics
+    assert not any(key in entry.metrics for entry in plan.candidates for key in ("download_bytes", "download_source"))
+
+
+def test_select_rewrites_the_export_plan_byte_for_byte_when_an_edit_keeps_the_choice(tmp_project):
+    # what lets DVC skip export@T after a constraint edit: only the plan's bytes count, and the
+    # limits, the checks and the predicted download (it counts the spec's hash) are not in it
+    from edgeforge.stages import select
+
+    metrics = {"int8_fast": {"latency_ms": 1.5, "download_bytes": 9000}, "int8_slow": {"latency_ms": 2.5, "download_bytes": 9100}}
+    write_target(tmp_project, target_search(metrics, MCU_LIMITS))
+    select.run("mcu")
+    plan = (tmp_project / BUILD.export_plan("mcu")).read_bytes()
+    selected = (tmp_project / BUILD.selected("mcu")).read_bytes()
+    edited = {name: {**figures, "download_bytes": figures["download_bytes"] + 3} for name, figures in metrics.items()}
+    write_target(tmp_project, target_search(edited, {**MCU_LIMITS, "min_accuracy": 0.93, "latency_ms": 2.9}))
+    select.run("mcu")
+    assert (tmp_project / BUILD.export_plan("mcu")).read_bytes() == plan
+    assert (tmp_project / BUILD.selected("mcu")).read_bytes() != selected  # the limits it was checked against
+    write_target(tmp_project, target_search(edited, {**MCU_LIMITS, "latency_ms": 2}))  # int8_slow drops out
+    select.run("mcu")
+    assert [entry.candidate.id for entry in read_output(ExportPlan, BUILD.export_plan("mcu")).candidates] == ["int8_fast"]
 
 
 def test_select_draws_the_plot_once_per_picture(tmp_project, monkeypatch):
@@ -158,9 +196,11 @@ def test_select_raises_and_leaves_no_selection_when_nothing_is_feasible(tmp_proj
     result = target_search({"int8_fast": {"latency_ms": 1.5}, "int8_slow": {"latency_ms": 2.5}}, {"latency_ms": 1})
     write_target(tmp_project, result)
     write_output(BUILD.selected("mcu"), selection_of(result, "int8_fast"))  # a stale choice from an earlier run
+    write_output(BUILD.export_plan("mcu"), export_plan(result, result.candidates[0]))
     with pytest.raises(ConstraintsUnmetError, match="target 'mcu': no candidate meets every constraint"):
         select.run("mcu")
     assert not (tmp_project / BUILD.selected("mcu")).exists()
+    assert not (tmp_project / BUILD.export_plan("mcu")).exists()
     pareto = json.loads((tmp_project / BUILD.pareto_json("mcu")).read_text())
     assert pareto["feasible"] is False and pareto["chosen"] is None
     assert [relaxation["set"] for relaxation in pareto["relaxations"]] == [{"latency_ms": 1.5}]
@@ -185,7 +225,7 @@ def test_export_says_to_run_select_when_nothing_was_selected(tmp_project):
     from edgeforge.stages import export
 
     compose_params()
-    with pytest.raises(BuildError, match=r"selected\.json: missing; run `dvc repro select`"):
+    with pytest.raises(BuildError, match=r"export_plan\.json: missing; run `dvc repro select`"):
         export.run("mcu")
 
 
@@ -213,7 +253,8 @@ def test_the_export_memo_key_ignores_the_bundle_download_size_but_not_the_model_
     compose_params()
     prepare.run()
     spec, splits = load_params("params.yaml"), load_splits(BUILD.splits)
-    selected = selection_of(target_search({"int8_fast": {}}, MCU_LIMITS), "int8_fast")
+    result = target_search({"int8_fast": {}}, MCU_LIMITS)
+    selected = export_candidate_of(result, result.candidates[0])
     model = tmp_project / selected.tflite_artifact
     model.parent.mkdir(parents=True)
     model.write_bytes(b"model")
@@ -248,3 +289,68 @@ def test_search_line_says_what_failed_and_that_the_budget_ran_out():
     assert "1 failed" in line and "budget exhausted: up to 18 combinations per target never evaluated" in line
     quiet = {**summary, "failed_per_target": {"mcu": {}}, "budget_exhausted": False}
     assert "failed" not in search_line(quiet) and "budget" not in search_line(quiet)
+
+
+def test_package_and_report_omit_the_targets_params_because_the_search_result_hashes_the_whole_target():
+    """dvc.yaml's package@T and report stages list neither targets.T nor targets (their largest
+    dvc.lock entries, which DVC rewrites after every stage): they depend on the search's per-target
+    file, whose target_sha256 changes with every figure of the target (the search lists `targets`)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from edgeforge.outputs import target_sha256
+    from tests.conftest import REPO
+    from tests.unit.search.helpers import quick_spec
+
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert "targets" in stages["search"]["params"]
+    assert not any(key.startswith("targets") for key in stages["report"]["params"] + stages["package"]["do"]["params"])
+    assert "build/search/targets/${key}.json" in stages["package"]["do"]["deps"]
+    assert "build/search" in stages["report"]["deps"]
+    spec = quick_spec()
+    before = target_sha256(spec.targets["mcu"])
+
+    def leaves(node, path=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, (*path, key))
+        elif isinstance(node, list):
+            yield path
+        elif not isinstance(node, bool) and node is not None:
+            yield path
+
+    edited = 0
+    for path in leaves(spec.targets["mcu"].model_dump(by_alias=True)):
+        data = spec.model_dump(by_alias=True)
+        parent = data["targets"]["mcu"]
+        for key in path[:-1]:
+            parent = parent[key]
+        value = parent[path[-1]]
+        if isinstance(value, list):
+            parent[path[-1]] = value[:-1]
+        elif isinstance(value, str):
+            parent[path[-1]] = value + " (edited)"
+        else:
+            parent[path[-1]] = value + 1 if isinstance(value, int) else value * 0.999
+        try:
+            changed = type(spec).model_validate(data)
+        except ValidationError:
+            continue
+        assert target_sha256(changed.targets["mcu"]) != before, path
+        edited += 1
+    assert edited > 20  # the device's figures and sources, the formats, the constraints
+
+
+def test_package_reads_the_exported_candidate_s_metrics_with_its_download_from_the_search_result(tmp_project):
+    from edgeforge.outputs import Exports
+    from edgeforge.stages.package import measured_metrics
+
+    result = target_search({"int8_fast": {"download_bytes": 9000, "download_source": "bundle"}, "int8_slow": {}}, MCU_LIMITS)
+    write_target(tmp_project, result, chosen="int8_fast", formats={"tflite": ["model.tflite"]})
+    exports = read_output(Exports, BUILD.exports("mcu"))
+    assert "download_bytes" not in exports.selection.metrics
+    assert measured_metrics("mcu", exports) == result.candidates[0].metrics  # with download_bytes: 9000
+    remeasured = target_search({"int8_fast": {"download_bytes": 9000, "latency_ms": 9.0}, "int8_slow": {}}, MCU_LIMITS)
+    write_output(BUILD.search_target("mcu"), remeasured)
+    with pytest.raises(BuildError, match=r"exports\.json: exported int8_fast, which .*mcu\.json does not hold as measured then; run `dvc repro export@mcu`"):
+        measured_metrics("mcu", exports)
