@@ -25,7 +25,7 @@ from edgeforge.errors import ModelFileError
 TFLITE_IDENTIFIER = b"TFL3"
 
 # Bytes per element of each tensor type; int4 is packed two to a byte.
-_ELEMENT_BYTES = {
+ELEMENT_BYTES = {
     "float32": 4, "float16": 2, "bfloat16": 2, "float64": 8,
     "int64": 8, "int32": 4, "int16": 2, "int8": 1, "int4": 0.5,
     "uint64": 8, "uint32": 4, "uint16": 2, "uint8": 1,
@@ -216,7 +216,7 @@ def _read_tensor(fb_tensor: Any, index: int, constant_buffers: set[int]) -> Tens
         name=(fb_tensor.Name() or b"").decode("utf-8", "replace"),
         shape=shape,
         dtype=dtype,
-        size_bytes=math.ceil(elements * _ELEMENT_BYTES.get(dtype, 1)),
+        size_bytes=math.ceil(elements * ELEMENT_BYTES.get(dtype, 1)),
         is_constant=fb_tensor.Buffer() in constant_buffers,
         is_variable=bool(fb_tensor.IsVariable()),
         quantization=_read_quantization(fb_tensor.Quantization()),

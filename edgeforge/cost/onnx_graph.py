@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgeforge.cost.graph import _ELEMENT_BYTES, Graph, Operator, Tensor
+from edgeforge.cost.graph import ELEMENT_BYTES, Graph, Operator, Tensor
 from edgeforge.errors import ModelFileError
 
 # ONNX op -> the TFLite builtin of the same work (Conv, Gemm, MatMul... are handled apart)
@@ -357,7 +357,7 @@ class _Reader:
                 index[name] = len(tensors)
                 tensors.append(Tensor(
                     index=len(tensors), name=name, shape=shape, dtype=dtype,
-                    size_bytes=math.ceil(math.prod(shape) * _ELEMENT_BYTES.get(dtype, 4)), is_constant=constant,
+                    size_bytes=math.ceil(math.prod(shape) * ELEMENT_BYTES.get(dtype, 4)), is_constant=constant,
                 ))
             return index[name]
 

@@ -39,6 +39,9 @@ class Task(ABC):
     metric: ClassVar[str]  # the quality's name: in constraints (min_<metric>) and objectives (max_<metric>)
     metric_label: ClassVar[str]  # how reports name it
     loss: ClassVar[str]  # the Keras loss the base model and every fine-tune train with
+    # export parity (export/parity.py): outputs of two runtimes agree on a sample when they lead to
+    # the same decision; parity.json names the share of such samples by this key
+    agreement_key: ClassVar[str]
 
     @property
     def min_constraint(self) -> str:
@@ -90,10 +93,6 @@ class Task(ABC):
         (from the shipped candidate's `metrics`); {} when class_names say it all."""
         return {}
 
-    # Export parity (export/parity.py): two runtimes' outputs for the same inputs agree when they
-    # lead to the same decision on a sample; `agreement_key` names that share in parity.json.
-    agreement_key: ClassVar[str]
-
     @abstractmethod
     def quality(self, outputs: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
         """The task's quality of one runtime's `outputs` for inputs `x` with labels `y`."""
@@ -111,6 +110,7 @@ class Classification(Task):
     metric: ClassVar[str] = "accuracy"
     metric_label: ClassVar[str] = "accuracy"
     loss: ClassVar[str] = "sparse_categorical_crossentropy"
+    agreement_key: ClassVar[str] = "top1_agreement"
 
     def output_size(self, splits) -> int:
         return splits.num_classes
@@ -128,8 +128,6 @@ class Classification(Task):
         _, val_accuracy = model.evaluate(splits.x_val, splits.y_val, verbose=0)
         return {"val_accuracy": round(float(val_accuracy), 6)}
 
-    agreement_key: ClassVar[str] = "top1_agreement"
-
     def quality(self, outputs, x, y) -> float:
         return top1_accuracy(outputs, y)
 
@@ -142,6 +140,7 @@ class AnomalyDetection(Task):
     metric: ClassVar[str] = "auc"
     metric_label: ClassVar[str] = "ROC AUC"
     loss: ClassVar[str] = "mse"
+    agreement_key: ClassVar[str] = "decision_agreement"
 
     def output_size(self, splits) -> int:
         return int(np.prod(splits.input_shape))
@@ -208,8 +207,6 @@ class AnomalyDetection(Task):
         errors = reconstruction_errors(model.predict(splits.x_val, batch_size=256, verbose=0), splits.x_val)
         normal = splits.y_val == 0
         return {"val_auc": round(roc_auc(splits.y_val, errors), 6), "val_normal_mse": round(float(errors[normal].mean()), 6)}
-
-    agreement_key: ClassVar[str] = "decision_agreement"
 
     def quality(self, outputs, x, y) -> float:
         return roc_auc(y, reconstruction_errors(outputs, x))

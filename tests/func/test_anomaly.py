@@ -13,8 +13,8 @@ import yaml
 
 from edgeforge.evaluate.quality import choose_threshold, reconstruction_errors, roc_auc
 from edgeforge.layout import BUILD
-from tests.func.test_byom import edgeforge
-from tests.func.test_data import commit, dvc, make_project, stages_run
+from tests.func.shell import dvc, edgeforge, stages_run
+from tests.func.test_data import commit, make_project
 from tests.unit.evaluate import autoencoder_factory
 from tests.unit.evaluate.synthetic import vibration_frames
 

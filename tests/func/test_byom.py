@@ -6,15 +6,14 @@ editing a constraint does not; broken inputs stop the train stage with one line 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from tests.func.test_data import BIN, commit, dvc, make_project, stages_run
+from tests.func.shell import dvc, edgeforge, stages_run
+from tests.func.test_data import commit, make_project
 from tests.unit.data.synthetic import motion_windows
 
 pytestmark = pytest.mark.slow
@@ -54,11 +53,6 @@ def project(root: Path, model: dict, space: str, generate) -> Path:
         (root / "specs/search/default.yaml").write_text(f"strategy: exhaustive\nfinetune_epochs: 1\nspace:\n{space}")
 
     return make_project(root, {"name": "npz", "path": "data/motion.npz", "normalize": True}, "mine", setup)
-
-
-def edgeforge(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([str(BIN / "edgeforge"), *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def summary(root: Path) -> dict:

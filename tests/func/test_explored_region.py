@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.func.test_pipeline import compose, dvc, edit_yaml, run
+from tests.func.shell import dvc, run
+from tests.func.test_pipeline import compose, edit_yaml
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from edgeforge.search.memo import SEAL, entry_problem
-from tests.func.test_pipeline import BIN, dvc, make_project, run, stages_run
+from tests.func.shell import BIN, dvc, run, stages_run
+from tests.func.test_pipeline import make_project
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.func.test_pipeline import BIN, dvc, make_project, run
+from tests.func.shell import BIN, dvc, run
+from tests.func.test_pipeline import make_project
 
 pytestmark = pytest.mark.slow
 
