@@ -39,7 +39,7 @@ CONSTRAINT_METRICS: dict[str, tuple[str, float, str]] = {
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Check(Output):

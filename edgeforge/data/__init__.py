@@ -1,10 +1,21 @@
 """Data sets: built-in digits, npz arrays, CSV tables and recordings, image folders, wav folders
-with an audio frontend; the checks run before anything trains; the deterministic stratified split."""
+with an audio frontend; the checks run before anything trains; the deterministic stratified split.
 
-from edgeforge.data.loaders import Prepared, inspect_dataset, load_dataset, prepare_dataset, validate_project_data
-from edgeforge.data.splits import Splits, load_splits, save_splits, split_dataset
+Names are imported from their module on first use (PEP 562): a stage that only loads the prepared
+splits does not import the loaders, the audio frontend and the image decoders."""
 
-__all__ = [
-    "Prepared", "Splits", "inspect_dataset", "load_dataset", "load_splits", "prepare_dataset", "save_splits",
-    "split_dataset", "validate_project_data",
-]
+from importlib import import_module
+
+_HOMES = {
+    "Prepared": "loaders", "inspect_dataset": "loaders", "load_dataset": "loaders",
+    "prepare_dataset": "loaders", "validate_project_data": "loaders",
+    "Splits": "splits", "load_splits": "splits", "save_splits": "splits", "split_dataset": "splits",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"edgeforge.data.{_HOMES[name]}"), name)

@@ -3,11 +3,16 @@ the anomaly threshold. NumPy only, so the search, export and tests share one def
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported in each function: specs import the tasks, and most stages never need NumPy
+    import numpy as np
 
 
 def top1_accuracy(scores: np.ndarray, y: np.ndarray) -> float:
     """Share of samples whose highest score is their label's."""
+    import numpy as np
+
     return float(np.mean(np.argmax(scores, axis=1) == y))
 
 
@@ -15,6 +20,8 @@ def class_accuracies(scores: np.ndarray, y: np.ndarray) -> tuple[list[float | No
     """Per class index 0..outputs-1: the share of its samples whose highest score is theirs (its
     recall; None when the split has none of it), and how many samples it has. From the same
     scores as `top1_accuracy`, so the two always agree: sum(accuracy x samples) / len(y)."""
+    import numpy as np
+
     predicted = np.argmax(scores, axis=1)
     samples = np.bincount(y, minlength=scores.shape[1])
     correct = np.bincount(y[predicted == y], minlength=scores.shape[1])
@@ -24,6 +31,8 @@ def class_accuracies(scores: np.ndarray, y: np.ndarray) -> tuple[list[float | No
 
 def reconstruction_errors(reconstructions: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Mean squared error per sample between an autoencoder's output and its input (any shape)."""
+    import numpy as np
+
     outputs = np.asarray(reconstructions, dtype=np.float64).reshape(len(x), -1)
     inputs = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if outputs.shape != inputs.shape:
@@ -40,6 +49,8 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve of `scores` (higher = more anomalous) for labels 1 (positive) and
     0: the probability that a random positive scores above a random negative, ties counting half
     (the Mann-Whitney U statistic over the rank sums, tied scores sharing their average rank)."""
+    import numpy as np
+
     labels = np.asarray(labels).astype(bool)
     positives, negatives = int(labels.sum()), int((~labels).sum())
     if positives == 0 or negatives == 0:
@@ -51,6 +62,8 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, tied values sharing the mean of their ranks."""
+    import numpy as np
+
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
     starts = np.r_[0, np.nonzero(np.diff(sorted_values))[0] + 1]
@@ -68,6 +81,8 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     (fewer false alarms). The threshold is the midpoint between the lowest score flagged and the
     next lower one, so samples scoring like the validation ones fall on the same side.
     """
+    import numpy as np
+
     labels = np.asarray(labels).astype(bool)
     scores = np.asarray(scores, dtype=np.float64)
     positives, negatives = int(labels.sum()), int((~labels).sum())
@@ -87,6 +102,8 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def detection_rates(labels: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, float]:
     """(true-positive rate, false-positive rate) when scores above `threshold` are flagged."""
+    import numpy as np
+
     labels = np.asarray(labels).astype(bool)
     flagged = np.asarray(scores) > threshold
     return float(flagged[labels].mean()), float(flagged[~labels].mean())

@@ -16,18 +16,20 @@ records it under its own name (`auc`) with `metric` naming it, and the report la
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from edgeforge.evaluate.quality import (
     choose_threshold, class_accuracies, detection_rates, reconstruction_errors, roc_auc, top1_accuracy,
 )
 
-Predict = Callable[[np.ndarray], np.ndarray]
+if TYPE_CHECKING:  # imported where arrays are scored: specs import the tasks, and most stages never need NumPy
+    import numpy as np
+
+Predict = Callable[["np.ndarray"], "np.ndarray"]
 THRESHOLD_RULE = "anomaly when the reconstruction error (mean squared, per sample) is above threshold; " \
     "threshold maximizes Youden's J (TPR - FPR) on the validation split"
 
@@ -132,7 +134,7 @@ class Classification(Task):
         return top1_accuracy(outputs, y)
 
     def agreement(self, outputs, reference, x, metrics) -> float:
-        return float(np.mean(outputs.argmax(axis=1) == reference.argmax(axis=1)))
+        return float((outputs.argmax(axis=1) == reference.argmax(axis=1)).mean())
 
 
 class AnomalyDetection(Task):
@@ -143,7 +145,7 @@ class AnomalyDetection(Task):
     agreement_key: ClassVar[str] = "decision_agreement"
 
     def output_size(self, splits) -> int:
-        return int(np.prod(splits.input_shape))
+        return math.prod(splits.input_shape)
 
     def training_splits(self, splits):
         """Normal samples only, each its own target (flattened: the autoencoder's output)."""
@@ -168,11 +170,15 @@ class AnomalyDetection(Task):
         )
 
     def evaluation_problem(self, y_eval: np.ndarray) -> str | None:
+        import numpy as np
+
         if np.any(y_eval == 0) and np.any(y_eval == 1):
             return None
         return f"the {len(y_eval)} held-out samples evaluated hold no {'anomalies' if not np.any(y_eval == 1) else 'normal samples'}: ROC AUC needs both"
 
     def splits_problem(self, splits) -> str | None:
+        import numpy as np
+
         labels = np.unique(np.concatenate([splits.y_train, splits.y_val, splits.y_test]))
         if not set(labels.tolist()) <= {0, 1}:
             return f"labels are {labels.tolist()[:6]}; anomaly_detection needs 0 (normal) and 1 (anomaly)"
@@ -214,7 +220,7 @@ class AnomalyDetection(Task):
     def agreement(self, outputs, reference, x, metrics) -> float:
         """Samples both call anomalous, or both normal, at the shipped threshold."""
         threshold = metrics["threshold"]
-        return float(np.mean((reconstruction_errors(outputs, x) > threshold) == (reconstruction_errors(reference, x) > threshold)))
+        return float(((reconstruction_errors(outputs, x) > threshold) == (reconstruction_errors(reference, x) > threshold)).mean())
 
     def bundle_decision(self, metrics: dict) -> dict:
         """The threshold, chosen on the validation split with the shipped model in its runtime."""

@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeforge.errors import ExportError, NotRunnableHere  # noqa: F401 (ExportError: named in the contract above)
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass

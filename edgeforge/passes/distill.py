@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
 from pydantic import Field, PositiveFloat
 
 from edgeforge.errors import BuildError
@@ -44,6 +43,8 @@ class Distill(Pass):
         soft_weight: float = Field(0.7, ge=0, le=1, description="weight of the soft loss; 1 - it weighs labels")
 
     def apply(self, model, context: TrainContext):
+        import numpy as np
+
         teacher = model if context.teacher is None else context.teacher
         splits = context.splits
         seed_everything(context.seed)
@@ -61,6 +62,8 @@ class Distill(Pass):
         return student
 
     def _apply_to_values(self, teacher, context: TrainContext):
+        import numpy as np
+
         splits = context.splits
         teacher_outputs = teacher.predict(splits.x_train, batch_size=256, verbose=0).reshape(splits.y_train.shape)
         student = student_model(context, self.config.width, dropout_of(teacher), outputs=splits.y_train.shape[1])

@@ -12,7 +12,6 @@ import warnings
 from contextlib import contextmanager
 
 from edgeforge.errors import BuildError
-from edgeforge.models.augmentation import fit_data
 from edgeforge.passes.base import TrainContext
 from edgeforge.tfcompat import fresh_layer_names, import_tf
 
@@ -36,6 +35,8 @@ def steps_per_epoch(context: TrainContext) -> int:
 def fine_tune(model, context: TrainContext, *, loss=None, y=None, callbacks=(), rate_factor=1.0):
     """Train `model` in place on the training split for `context.epochs` epochs, Adam at the
     context's learning rate times `rate_factor`, with `loss` (default: the task's, `context.loss`)."""
+    from edgeforge.models.augmentation import fit_data  # NumPy: imported when training, not with the spec
+
     _, keras = import_tf()
     model.compile(optimizer=keras.optimizers.Adam(context.learning_rate * rate_factor), loss=loss or context.loss)
     # `train.augmentation` applies to the split's own labels; a distilled student's targets (y) are

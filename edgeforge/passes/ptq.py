@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import numpy as np
 from pydantic import Field
 
 from edgeforge.errors import BuildError
 from edgeforge.passes.base import Pass, PassConfig, SearchSetting
 from edgeforge.tfcompat import import_tf
+
+if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
+    import numpy as np
 
 QuantMode = Literal["float32", "float16", "dynamic", "int8", "int16x8"]
 QUANT_MODES: tuple[str, ...] = QuantMode.__args__
@@ -43,6 +45,8 @@ class PostTrainingQuantization(Pass):
         return {"mode": values["quantization"], **fixed}
 
     def convert(self, model, representative_x: np.ndarray) -> bytes:
+        import numpy as np
+
         tf, _ = import_tf()
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         mode = self.config.mode

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from edgeforge.runtimes.base import CodeSize, NotRunnableHere, Runtime
 from edgeforge.runtimes.coreml import CoreML
@@ -13,6 +12,9 @@ from edgeforge.runtimes.onnx_runtime import OnnxRuntime
 from edgeforge.runtimes.tensorrt import TensorRT
 from edgeforge.runtimes.tflite import LiteRT
 from edgeforge.runtimes.tflite_micro import TfliteMicro
+
+if TYPE_CHECKING:  # NumPy is imported where arrays are: stages that only read results skip it
+    import numpy as np
 
 RUNTIMES: dict[str, Runtime] = {
     cls.name: cls() for cls in (LiteRT, TfliteMicro, OnnxRuntime, CoreML, TensorRT, EthosU)
@@ -64,6 +66,8 @@ def predict(model_bytes: bytes, x: np.ndarray, runtime: str) -> np.ndarray:
 
 
 def evaluate_model(model_bytes: bytes, x: np.ndarray, y: np.ndarray, runtime: str) -> Evaluation:
+    import numpy as np
+
     scores = predict(model_bytes, x, runtime)
     accuracy = float(np.mean(np.argmax(scores, axis=1) == y))
     return Evaluation(accuracy=round(accuracy, 6), samples=len(y))

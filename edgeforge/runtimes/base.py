@@ -26,11 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeforge.errors import NotRunnableHere
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)

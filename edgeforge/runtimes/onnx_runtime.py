@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeforge.errors import MissingDependencyError
 from edgeforge.runtimes.base import CodeSize, Runtime
+
+if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
+    import numpy as np
 
 
 def inference_session(model_bytes: bytes, *, optimize: bool = True):
@@ -38,6 +39,8 @@ class PerSampleReader:
     exported with a fixed batch of one (torch.onnx.export, dynamic axes off) takes no larger batch."""
 
     def __init__(self, input_name: str, samples: np.ndarray):
+        import numpy as np
+
         self._feeds = iter([{input_name: samples[i : i + 1].astype(np.float32)} for i in range(len(samples))])
 
     def get_next(self) -> dict | None:
@@ -87,6 +90,8 @@ class OnnxRuntime(Runtime):
         One sample per call, as the device runs it: a dynamically quantized model picks its
         activation ranges per call, so batching would change its results.
         """
+        import numpy as np
+
         session = inference_session(model_bytes)
         input_name = session.get_inputs()[0].name
         samples = x.astype(np.float32)
@@ -96,13 +101,15 @@ class OnnxRuntime(Runtime):
     def device_costs(self, model_bytes: bytes, device: Any) -> dict:
         """Latency measured here when `device` is this machine and the model is ONNX (the search
         passes its .onnx artifact; `edgeforge profile` of a .tflite keeps the prediction), else {}."""
+        import numpy as np
+
         from edgeforge.runtimes.timing import is_this_machine, measure_latency
 
         if not is_this_machine(device) or model_bytes[4:8] == b"TFL3":  # a .tflite: no ONNX model to time
             return {}
         session = inference_session(model_bytes)
         feeds = {
-            i.name: np.zeros([d if isinstance(d, int) and d > 0 else 1 for d in i.shape], dtype=_NUMPY_TYPES.get(i.type, np.float32))
+            i.name: np.zeros([d if isinstance(d, int) and d > 0 else 1 for d in i.shape], dtype=_NUMPY_TYPES.get(i.type, "float32"))
             for i in session.get_inputs()
         }
         return measure_latency(lambda: session.run(None, feeds))
@@ -113,6 +120,6 @@ class OnnxRuntime(Runtime):
         return machine_fingerprint() if is_this_machine(device) else None
 
 
-# ONNX tensor types of model inputs, for the zero inputs a timing run feeds
-_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(int64)": np.int64,
-                "tensor(float16)": np.float16, "tensor(int32)": np.int32}
+# ONNX tensor types of model inputs, for the zero inputs a timing run feeds (NumPy dtype names)
+_NUMPY_TYPES = {"tensor(float)": "float32", "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int64)": "int64",
+                "tensor(float16)": "float16", "tensor(int32)": "int32"}

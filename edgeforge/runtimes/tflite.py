@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeforge.runtimes.base import CodeSize, Runtime
 from edgeforge.runtimes.quantization import dequantize, quantize
+
+if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
+    import numpy as np
 
 BATCH = 256
 
@@ -30,6 +31,7 @@ class LiteRT(Runtime):
     }
 
     def predict(self, model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+        import numpy as np
         from ai_edge_litert.interpreter import Interpreter
 
         interpreter = Interpreter(model_content=model_bytes, num_threads=1)
@@ -50,6 +52,8 @@ class LiteRT(Runtime):
 
     def device_costs(self, model_bytes: bytes, device: Any) -> dict:
         """Latency measured here when `device` is this machine (runtimes/timing.py), else {}."""
+        import numpy as np
+
         from edgeforge.runtimes.timing import is_this_machine, measure_latency
 
         if not is_this_machine(device):

@@ -15,13 +15,14 @@ read from that file; `device_costs["compression"]` says what was compressed, or 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from edgeforge.errors import BuildError
 from edgeforge.runtimes.base import CodeSize, Runtime
 from edgeforge.runtimes.quantization import dequantize, quantize
+
+if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
+    import numpy as np
 
 # TFLM on 32-bit MCUs. base: "The core runtime fits in 16 KB on an Arm Cortex M3, and with enough
 # operators to run a speech keyword detection model, takes up a total of 22 KB" (TensorFlow Lite
@@ -164,6 +165,8 @@ class TfliteMicro(Runtime):
 
 
 def _predict(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     interpreter = load_interpreter(model_bytes)
     input_detail = interpreter.get_input_details(0)
     output_detail = interpreter.get_output_details(0)

@@ -12,10 +12,14 @@ import yaml
 from pydantic import ValidationError
 
 from edgeforge.errors import SpecError, UserError
-from edgeforge.spec.diagnostics import describe_validation_error, describe_yaml_error, did_you_mean, field_names_at
 from edgeforge.spec.models import Spec
 
+# The error messages (spec/diagnostics.py) are imported where an error is described: a stage that
+# loads a valid params.yaml never pays for them.
+
 CONFIG_NAME = "config"
+# libyaml's safe loader where PyYAML has it: every stage reads params.yaml, ten times faster so
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -76,6 +80,8 @@ def compose(specs_dir: str | Path = "specs", overrides: list[str] | None = None)
     except (HydraException, OmegaConfBaseException) as error:
         raise SpecError([_describe_hydra_error(specs_dir, error)]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
+        from edgeforge.spec.diagnostics import describe_yaml_error
+
         raise SpecError([describe_yaml_error(_yaml_source(specs_dir, error), error)]) from None
     return Composition(config=config, specs_dir=specs_dir, choices=choices, overrides=overrides)
 
@@ -84,6 +90,8 @@ def validate(composition: Composition) -> Spec:
     try:
         return Spec.model_validate(composition.config)
     except ValidationError as error:
+        from edgeforge.spec.diagnostics import describe_validation_error
+
         raise SpecError(describe_validation_error(error, composition.origin_of)) from None
 
 
@@ -112,14 +120,18 @@ def load_params(path: str | Path = "params.yaml") -> Spec:
     if not path.is_file():
         raise UserError(f"{path}: not found; run `edgeforge compose` to write it from specs/")
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
+        from edgeforge.spec.diagnostics import describe_yaml_error
+
         raise SpecError([describe_yaml_error(str(path), error) + "; run `edgeforge compose` to write it again"]) from None
     if config is not None and not isinstance(config, dict):
         raise SpecError([f"{path}: holds a YAML {type(config).__name__}, not the spec; run `edgeforge compose` to write it again"])
     try:
         return Spec.model_validate(config or {})
     except ValidationError as error:
+        from edgeforge.spec.diagnostics import describe_validation_error
+
         raise SpecError(describe_validation_error(error, lambda loc: str(path))) from None
 
 
@@ -134,6 +146,8 @@ def params_are_current(specs_dir: str | Path, params_path: str | Path) -> bool:
 
 
 def _describe_hydra_error(specs_dir: Path, error: Exception) -> str:
+    from edgeforge.spec.diagnostics import did_you_mean, field_names_at
+
     message = str(error).strip()
     missing = re.search(r"Could not find '([^']+)'.*?Available options in '([^']+)':\n(.*?)(?:\nConfig search path|$)", message, re.S)
     if missing:
