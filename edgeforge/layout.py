@@ -8,6 +8,8 @@ here, and tests/unit/test_layout.py checks them against dvc.yaml's deps and outs
     build/memo/                                     search (persistent; EDGEFORGE_MEMO_DIR moves it)
     build/export-memo/                              export@T's own reuse memo (not a DVC output), with
                                                     select@T's plots and the report's layer profiles
+    build/graph-cache/                              models the search and the report parsed (not a
+                                                    DVC output; cost/graph_store.py)
     build/targets/<T>/selected.json, pareto.*,      select@T
                       candidates.json,              (candidates.json: the `dvc plots` data;
                       export_plan.json               export_plan.json: what export@T exports)
@@ -75,6 +77,11 @@ class Layout:
         """Exports made before, which export@T reuses: beside build/memo/ (only `search` may write
         its own out), inside a shared EDGEFORGE_MEMO_DIR."""
         return Path(os.environ.get("EDGEFORGE_MEMO_DIR") or self.build / "export-memo")
+
+    def graph_cache_dir(self) -> Path:
+        """Parsed models the search and the report keep for their next run (cost/graph_store.py):
+        local, since parsing again costs milliseconds, not a training."""
+        return self.build / "graph-cache"
 
     # per target
     def target_dir(self, target: str) -> Path:

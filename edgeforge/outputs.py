@@ -110,6 +110,9 @@ class TargetSearch(Output):
     # of targets.<T> as the search read it (`target_sha256`): any edit of the target changes this file,
     # so stages that depend on it need not list targets.<T> in dvc.yaml (its largest lock entries)
     target_sha256: str = ""
+    # the same less SELECTION_SETTINGS: what the target's bundle is built from (select@T copies it
+    # into the export plan, on which package@T depends)
+    target_build_sha256: str = ""
 
     def measured(self) -> list[CandidateResult]:
         return [entry for entry in self.candidates if entry.metrics]
@@ -119,12 +122,20 @@ class TargetSearch(Output):
         return [entry for entry in self.candidates if entry.feasible and not entry.probe]
 
 
-def target_sha256(target: BaseModel) -> str:
-    """Hash of a target's whole spec (device figures, runtime, formats, constraints, objective, ...)."""
+# A target's settings that only decide which candidate it ships: nothing built from the choice (its
+# exports, its bundle and the bundle's spec hash) depends on them, so a constraint edit that keeps the
+# choice rebuilds none of it, and devices are not sent the same model again.
+SELECTION_SETTINGS = frozenset({"constraints", "objective"})
+
+
+def target_sha256(target: BaseModel, *, without: frozenset[str] = frozenset()) -> str:
+    """Hash of a target's spec (device figures, runtime, formats, constraints, objective, ...), less
+    the top-level keys in `without`."""
     import hashlib
     import json
 
-    return hashlib.sha256(json.dumps(target.model_dump(mode="json", by_alias=True), sort_keys=True).encode()).hexdigest()
+    spec = target.model_dump(mode="json", by_alias=True, exclude=set(without))
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
 class ChosenCandidate(Output):
@@ -155,9 +166,9 @@ class Selection(Output):
     trained_key: str  # memo key of the trained model every other format is converted from
 
 
-# Figures of the bundle around a model, not of its files: the predicted download counts the manifest,
-# whose spec hash moves with every constraint edit, so an export plan leaves them out (package and
-# the report read them from the search result).
+# Figures of the bundle around a model, not of its files: the predicted download. Exporters do not
+# need it and no manifest carries it (it would change the size it states), so an export plan leaves
+# it out; the report reads it from the search result.
 BUNDLE_METRICS = ("download_bytes", "download_source")
 
 
@@ -183,6 +194,7 @@ class ExportPlan(Output):
 
     target: str
     candidates: list[ExportCandidate]
+    target_build_sha256: str = ""  # TargetSearch's: package@T reruns when the target changes, not its limits
 
 
 class Fallback(Output):

@@ -26,8 +26,8 @@ Both figures are memoized (search/memo.py, uncounted: they are derived, not cand
 because the search asks for them on every memo hit and a constraint edit must not pay for them again:
 - `download`: the size, keyed by everything the bundle's bytes are made of (the spec hash, the
   candidate, its artifact's sha256, its metrics, the data, the canary outputs' key, all of
-  edgeforge's code, Python's and zlib's versions); a constraint edit moves the target's spec hash,
-  so that target's figures are recomputed (exactly: the hash is in the manifest), the others read;
+  edgeforge's code, Python's and zlib's versions); the spec hash leaves out the target's
+  constraints and objective, so a constraint edit reads every figure;
 - `canary`: the outputs a bundle records for its canary inputs, keyed by the model's sha256, the
   inputs and the runtime's measurement code (`measurement_version`). A recomputed size reads them
   instead of running the runtime again, and so does the package stage for the same model file.
@@ -101,14 +101,17 @@ EXECUTION_SETTINGS = {"executor", "dask_address"}
 
 
 def spec_hash(spec, target: str) -> str:
-    """Hash of the spec parts this target's model depends on (not the other targets, nor where the
-    search ran)."""
+    """Hash of the spec parts this target's bundle is built from: not the other targets, where the
+    search ran, nor the limits the model was chosen under (outputs.SELECTION_SETTINGS: a constraint
+    edit that keeps the choice keeps the bundle, byte for byte)."""
+    from edgeforge.outputs import SELECTION_SETTINGS
+
     parts = spec.model_dump(
         mode="json", by_alias=True,
         include={"project": True, "dataset": True, "model": True, "train": True, "search": True},
         exclude={"search": EXECUTION_SETTINGS},
     )
-    parts["target"] = spec.targets[target].model_dump(mode="json", by_alias=True)
+    parts["target"] = spec.targets[target].model_dump(mode="json", by_alias=True, exclude=set(SELECTION_SETTINGS))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -191,7 +194,7 @@ def download_key(
         # all of edgeforge (the manifest, canary.npz, the TFLM sources, the drift reference) and numpy
         # (.npz bytes); Python's tarfile and zlib make the archive's bytes
         code_version(("",), ("numpy",)), platform.python_version(), zlib.ZLIB_RUNTIME_VERSION,
-        spec_hash(spec, target_name),  # the project, the data and model settings, the whole target
+        spec_hash(spec, target_name),  # the project, the data and model settings, the target but its limits
         target_name,
         candidate.id,
         candidate.config(),

@@ -118,6 +118,7 @@ def read_graph(model: str | Path | bytes) -> Graph:
 # combination of a structure, then the cost profile of every memo hit: 48 reads of 17 files in the
 # default build), and a flatbuffer parse in Python costs milliseconds: each distinct file is parsed
 # once. Keyed by a digest, not the bytes, so that large models are not kept alive; Graphs are frozen.
+# A stage may also keep them on disk for the next process (graph_store.py).
 _PARSED: dict[bytes, Graph] = {}
 _PARSED_MAX = 64
 
@@ -125,10 +126,14 @@ _PARSED_MAX = 64
 def _parse_once(data: bytes, source: str) -> Graph:
     import hashlib
 
+    from edgeforge.cost import graph_store
+
     key = hashlib.sha256(data).digest()
-    graph = _PARSED.get(key)
+    graph = _PARSED.get(key) or graph_store.load(key)
     if graph is None:
         graph = _parse(data, source)
+        graph_store.save(key, graph)
+    if key not in _PARSED:
         if len(_PARSED) >= _PARSED_MAX:
             del _PARSED[next(iter(_PARSED))]  # the oldest
         _PARSED[key] = graph

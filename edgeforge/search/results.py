@@ -7,7 +7,7 @@ from pathlib import Path
 from edgeforge.atomic import write_json
 from edgeforge.layout import BUILD
 from edgeforge.cost.graph import TFLITE_IDENTIFIER
-from edgeforge.outputs import CandidateResult, TargetSearch, target_sha256, write_output
+from edgeforge.outputs import SELECTION_SETTINGS, CandidateResult, TargetSearch, target_sha256, write_output
 from edgeforge.runtimes import get_runtime
 from edgeforge.search.engine import SearchResult
 from edgeforge.search.evaluator import Evaluator
@@ -66,7 +66,8 @@ def write_search_outputs(result: SearchResult, evaluator: Evaluator, out: Path, 
                 candidate_id: exclusions for candidate_id, exclusions in sorted(result.dropped.get(name, {}).items())
             },
             unevaluated=sorted(set(result.kept.get(name, ())) - set(evaluations)),
-            target_sha256=target_sha256(target),  # package@T and the report depend on the target through it
+            target_sha256=target_sha256(target),  # the report depends on the target through it
+            target_build_sha256=target_sha256(target, without=SELECTION_SETTINGS),  # package@T, through the plan
         ))
     stats = evaluator.stats
     summary = {

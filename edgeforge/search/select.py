@@ -44,7 +44,8 @@ def selection_of(result: TargetSearch, chosen: CandidateResult) -> Selection:
 def export_plan(result: TargetSearch, chosen: CandidateResult) -> ExportPlan:
     """What export@T exports: `chosen`, then the other selectable candidates in the objective's order."""
     ranked = [chosen] + [entry for entry in ranked_candidates(result) if entry.id != chosen.id]
-    return ExportPlan(target=result.target, candidates=[export_candidate_of(result, entry) for entry in ranked])
+    return ExportPlan(target=result.target, candidates=[export_candidate_of(result, entry) for entry in ranked],
+                      target_build_sha256=result.target_build_sha256)
 
 
 def export_candidate_of(result: TargetSearch, entry: CandidateResult) -> ExportCandidate:

@@ -1,16 +1,19 @@
 """Stage `package@T`: the exported files, manifest, canary inputs, drift reference and the input's
-preprocessing (class names, normalization, audio frontend) → bundle/."""
+preprocessing (class names, normalization, audio frontend) → bundle/.
+
+It reads the export and the export plan, never the search result: nothing in a bundle depends on the
+target's constraints or objective (outputs.SELECTION_SETTINGS), so a constraint edit that keeps the
+choice leaves the plan, and with it the bundle, as they were (DVC skips this stage)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from edgeforge.bundle.download import CANARY_SAMPLES, BundleData, canary_outputs, spec_hash
 from edgeforge.cost.latency import reproducible_metrics
 from edgeforge.errors import BuildError
 from edgeforge.layout import BUILD
-from edgeforge.outputs import BUNDLE_METRICS, Exports, TargetSearch, read_output
+from edgeforge.outputs import ExportPlan, Exports, read_output
 from edgeforge.search.memo import Memo
 from edgeforge.spec import load_params
 
@@ -24,7 +27,7 @@ def run(target: str, params: str = "params.yaml") -> None:
     spec = load_params(params)
     exports = read_output(Exports, BUILD.exports(target))
     selected = exports.selection  # the candidate exported: the selected one, or the fallback
-    metrics = measured_metrics(target, exports)
+    metrics = exported_metrics(target, exports)
     files = {Path(p).name: Path(p) for paths in exports.formats.values() for p in paths}
     format_of_file = {Path(p).name: fmt for fmt, paths in exports.formats.items() for p in paths}
     primary = _primary_file(files, get_runtime(selected.runtime).bundle_file)
@@ -66,21 +69,18 @@ def run(target: str, params: str = "params.yaml") -> None:
     print(f"{target}: bundle with {len(manifest['files'])} files, model sha256 {manifest['model_sha256'][:12]}")
 
 
-def measured_metrics(target: str, exports: Exports) -> dict:
-    """The exported candidate's metrics as the search result has them now, with the bundle figures
-    the export plan leaves out (the predicted download, which the manifest reports)."""
-    path = BUILD.search_target(target)
-    result = read_output(TargetSearch, path)
-    for entry in result.candidates:
-        if entry.id == exports.candidate and entry.metrics is not None:
-            exported = {k: v for k, v in entry.metrics.items() if k not in BUNDLE_METRICS}
-            if json.dumps(exported, sort_keys=True) != json.dumps(exports.selection.metrics, sort_keys=True):
-                break  # measured anew since it was exported (compared as JSON: a NaN figure equals itself)
-            return entry.metrics
-    raise BuildError(
-        f"{BUILD.exports(target)}: exported {exports.candidate}, which {path} does not hold as measured then; "
-        f"run `dvc repro export@{target}`"
-    )
+def exported_metrics(target: str, exports: Exports) -> dict:
+    """The exported candidate's metrics (its download size aside: no manifest carries it), once the
+    export plan select@T wrote last is seen to hold that candidate as exported."""
+    path = BUILD.export_plan(target)
+    plan = read_output(ExportPlan, path)
+    # compared as JSON: a NaN figure equals itself
+    if not any(entry.model_dump_json() == exports.selection.model_dump_json() for entry in plan.candidates):
+        raise BuildError(
+            f"{BUILD.exports(target)}: exported {exports.candidate}, which {path} does not hold as exported then; "
+            f"run `dvc repro export@{target}`"
+        )
+    return exports.selection.metrics
 
 
 def _preprocessing() -> tuple[dict, dict[str, Path]]:

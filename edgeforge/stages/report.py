@@ -8,10 +8,12 @@ from edgeforge.layout import BUILD
 
 
 def run(params: str = "params.yaml") -> None:
+    from edgeforge.cost import graph_store
     from edgeforge.report import build_report
     from edgeforge.report.html import write_html
     from edgeforge.report.metrics import headline_metrics
 
+    graph_store.keep_in(BUILD.graph_cache_dir())  # the chosen models' layers: parsed once per model
     report = build_report(params=params)
     write_html(report, BUILD.report_html)
     write_json(BUILD.metrics, headline_metrics(report))

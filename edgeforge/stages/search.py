@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from edgeforge.atomic import atomic_dir
 from edgeforge.bundle.download import BundleData
+from edgeforge.cost import graph_store
 from edgeforge.data import load_splits
 from edgeforge.layout import BUILD
 from edgeforge.search.memo import Memo
@@ -16,6 +17,7 @@ def run(params: str = "params.yaml") -> None:
     from edgeforge.search.results import write_search_outputs
 
     spec = load_params(params)
+    graph_store.keep_in(BUILD.graph_cache_dir())  # a constraint edit's search reads the same models again
     splits = load_splits(BUILD.splits)
     BUILD.memo_out.mkdir(parents=True, exist_ok=True)  # dvc.yaml's out, even when the memo lives elsewhere
     memo = Memo(BUILD.memo_dir())

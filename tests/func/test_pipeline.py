@@ -126,13 +126,15 @@ def test_constraint_edit_retrains_and_reevaluates_nothing(project):
     assert summary(project)["measured"] == 0
 
 
-def test_a_constraint_edit_that_keeps_the_choice_skips_export_and_matches_a_forced_rebuild(project):
-    """export@T depends on select@T's export plan alone: an edit that keeps the choice and the
-    fallbacks leaves the plan's bytes, so DVC skips export@T; package@T and the report still rerun
-    (the bundle's spec hash and the report's limits follow the edit), and forcing export@T gives
-    the very same files."""
+def test_a_constraint_edit_that_keeps_the_choice_keeps_export_and_bundle(project):
+    """export@T and package@T depend on select@T's export plan, not on the search result: an edit
+    that keeps the choice and the fallbacks leaves the plan's bytes, so DVC skips both and the
+    bundle is the one built before (its spec hash leaves the limits out: devices get no new release
+    of the same model); the report follows the edit; forcing either stage gives the very same files.
+    Any other edit of the target, even one no figure depends on (a device's source note), changes the
+    plan's target hash and repackages."""
     from edgeforge.bundle.download import spec_hash
-    from edgeforge.outputs import target_sha256
+    from edgeforge.outputs import SELECTION_SETTINGS, target_sha256
     from edgeforge.spec import load_params
 
     def tree(folder: Path) -> dict[str, bytes]:
@@ -140,23 +142,34 @@ def test_a_constraint_edit_that_keeps_the_choice_skips_export_and_matches_a_forc
 
     plan = (project / "build/targets/mcu/export_plan.json").read_bytes()
     exported = tree(project / "build/targets/mcu/export")
+    bundle = tree(project / "build/targets/mcu/bundle")
     compose(project, "targets.mcu.constraints.latency_ms=5.0001")
     ran = stages_run(dvc("repro", cwd=project).stdout)
-    assert {"search", "select@mcu", "package@mcu", "report"} <= ran
-    assert not {"export@mcu", "select@sbc", "export@sbc", "package@sbc"} & ran
+    assert {"search", "select@mcu", "report"} <= ran
+    assert not {"export@mcu", "package@mcu", "select@sbc", "export@sbc", "package@sbc"} & ran
     assert (project / "build/targets/mcu/export_plan.json").read_bytes() == plan
     assert tree(project / "build/targets/mcu/export") == exported
+    assert tree(project / "build/targets/mcu/bundle") == bundle
     spec = load_params(project / "params.yaml")
     search = json.loads((project / "build/search/targets/mcu.json").read_text())
-    assert search["target_sha256"] == target_sha256(spec.targets["mcu"])  # what package@T and the report depend on
+    assert search["target_sha256"] == target_sha256(spec.targets["mcu"])  # what the report depends on
+    build_hash = target_sha256(spec.targets["mcu"], without=SELECTION_SETTINGS)
+    assert json.loads(plan)["target_build_sha256"] == build_hash  # what package@T depends on
     manifest = json.loads((project / "build/targets/mcu/bundle/manifest.json").read_text())
-    assert manifest["spec_hash"] == spec_hash(spec, "mcu")
+    assert manifest["spec_hash"] == spec_hash(spec, "mcu")  # the edited spec's: the limits are not in it
     report = json.loads(run(str(BIN / "edgeforge"), "report", "--json", cwd=project).stdout)
     assert report["targets"]["mcu"]["constraints"]["latency_ms"]["limit"] == 5.0001
 
     dvc("repro", "-f", "-s", "export@mcu", cwd=project)
+    dvc("repro", "-f", "-s", "package@mcu", cwd=project)
     assert tree(project / "build/targets/mcu/export") == exported
+    assert tree(project / "build/targets/mcu/bundle") == bundle
     assert stages_run(dvc("repro", cwd=project).stdout) == set()
+
+    compose(project, "targets.mcu.constraints.latency_ms=5.0001", "targets.mcu.device.sources.clock_mhz=datasheet")
+    assert "package@mcu" in stages_run(dvc("repro", cwd=project).stdout)
+    manifest = json.loads((project / "build/targets/mcu/bundle/manifest.json").read_text())
+    assert manifest["spec_hash"] == spec_hash(load_params(project / "params.yaml"), "mcu") != spec_hash(spec, "mcu")
 
 
 def test_new_quantization_mode_evaluates_only_new_candidates(project):

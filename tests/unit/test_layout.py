@@ -44,7 +44,7 @@ def test_dvc_stage_dependencies_are_the_layout_paths():
     assert paths(stage("select")["deps"]) == [BUILD.search_target(TARGET)]
     # not selected.json nor the search result, which a constraint edit rewrites: the plan alone
     assert paths(stage("export")["deps"]) == [BUILD.export_plan(TARGET)]
-    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET), BUILD.search_target(TARGET), BUILD.data_dir]
+    assert paths(stage("package")["deps"]) == [BUILD.export_dir(TARGET), BUILD.export_plan(TARGET), BUILD.data_dir]
     # the report reads every target: the folders holding the search's and the per-target outputs
     assert paths(stage("report")["deps"]) == [BUILD.search_dir, BUILD.target_dir(TARGET).parent]
 

@@ -66,6 +66,24 @@ def test_the_spec_hash_a_bundle_carries_ignores_where_the_search_ran():
     assert edited(finetune_epochs=spec.search.finetune_epochs + 1) != spec_hash(spec, "mcu")
 
 
+def test_the_spec_hash_a_bundle_carries_ignores_the_limits_it_was_chosen_under():
+    """A constraint or objective edit that keeps the choice keeps the bundle (no new release of the
+    same model); any other edit of the target changes the hash."""
+    from edgeforge.bundle.download import spec_hash
+    from tests.unit.search.helpers import quick_spec
+
+    spec = quick_spec()
+
+    def edited(**target) -> str:
+        data = spec.model_dump(by_alias=True)
+        data["targets"]["mcu"].update(target)
+        return spec_hash(type(spec).model_validate(data), "mcu")
+
+    limits = {**spec.targets["mcu"].constraints.model_dump(by_alias=True), "latency_ms": 123.0}
+    assert edited(constraints=limits, objective="max_accuracy") == spec_hash(spec, "mcu")
+    assert edited(memory_plan="tflm") != spec_hash(spec, "mcu")
+
+
 # -- the predicted size and the canary outputs, memoized (a constraint edit reads them) ----------
 
 def small_splits():
@@ -120,7 +138,7 @@ def test_the_predicted_download_size_is_memoized_and_equals_the_figure_computed_
     assert sorted(p.name for p in (tmp_path / "memo").iterdir()) == ["canary", "download"]
 
 
-def test_a_constraint_edit_recomputes_the_target_size_exactly_from_the_memoized_canary(tmp_path, monkeypatch):
+def test_a_constraint_edit_reads_the_size_and_another_edit_recomputes_it_from_the_memoized_canary(tmp_path, monkeypatch):
     from edgeforge.bundle import download
     from edgeforge.runtimes import get_runtime
     from edgeforge.search.memo import Memo
@@ -128,15 +146,23 @@ def test_a_constraint_edit_recomputes_the_target_size_exactly_from_the_memoized_
 
     spec, splits, memo = quick_spec(), small_splits(), Memo(tmp_path / "memo")
     predicted(spec, splits, memo)
-    edited = quick_spec(constraints={"sbc": {"latency_ms": 3, "max_accuracy_drop": 0.02}})
     runtime = type(get_runtime(spec.targets["sbc"].runtime))
     runs = Counting(runtime.predict)
     monkeypatch.setattr(runtime, "predict", lambda self, *args: runs(self, *args))
     bundles = Counting(download._bundle_files)
     monkeypatch.setattr(download, "_bundle_files", bundles)
 
-    # the spec hash in the manifest moved: the size is computed again, the canary outputs are read
-    assert predicted(edited, splits, memo) == predicted(edited, splits)
+    # the limits are not in the bundle's spec hash: the size is read
+    constrained = quick_spec(constraints={"sbc": {"latency_ms": 3, "max_accuracy_drop": 0.02}})
+    assert predicted(constrained, splits, memo) == predicted(spec, splits, memo)
+    assert bundles.calls == runs.calls == 0
+
+    # a new project name moves the spec hash in the manifest: the size is computed again (exactly),
+    # the canary outputs are read
+    data = spec.model_dump(by_alias=True)
+    data["project"]["name"] = "renamed"
+    renamed = type(spec).model_validate(data)
+    assert predicted(renamed, splits, memo) == predicted(renamed, splits)
     assert bundles.calls == 2 and runs.calls == 1  # the second prediction ran without a memo
 
 

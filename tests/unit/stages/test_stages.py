@@ -291,24 +291,28 @@ def test_search_line_says_what_failed_and_that_the_budget_ran_out():
     assert "failed" not in search_line(quiet) and "budget" not in search_line(quiet)
 
 
-def test_package_and_report_omit_the_targets_params_because_the_search_result_hashes_the_whole_target():
+def test_package_and_report_omit_the_targets_params_because_their_inputs_hash_the_target():
     """dvc.yaml's package@T and report stages list neither targets.T nor targets (their largest
-    dvc.lock entries, which DVC rewrites after every stage): they depend on the search's per-target
-    file, whose target_sha256 changes with every figure of the target (the search lists `targets`)."""
+    dvc.lock entries, which DVC rewrites after every stage). The report depends on the search's
+    per-target file, whose target_sha256 changes with every figure of the target (the search lists
+    `targets`); package@T on the export plan, whose target_build_sha256 changes with every figure
+    but the constraints and the objective, which no bundle depends on."""
     import yaml
     from pydantic import ValidationError
 
-    from edgeforge.outputs import target_sha256
+    from edgeforge.outputs import SELECTION_SETTINGS, target_sha256
     from tests.conftest import REPO
     from tests.unit.search.helpers import quick_spec
 
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert "targets" in stages["search"]["params"]
     assert not any(key.startswith("targets") for key in stages["report"]["params"] + stages["package"]["do"]["params"])
-    assert "build/search/targets/${key}.json" in stages["package"]["do"]["deps"]
+    assert "build/targets/${key}/export_plan.json" in stages["package"]["do"]["deps"]
+    assert not any(dep.startswith("build/search") for dep in stages["package"]["do"]["deps"])
     assert "build/search" in stages["report"]["deps"]
     spec = quick_spec()
     before = target_sha256(spec.targets["mcu"])
+    build_before = target_sha256(spec.targets["mcu"], without=SELECTION_SETTINGS)
 
     def leaves(node, path=()):
         if isinstance(node, dict):
@@ -319,7 +323,7 @@ def test_package_and_report_omit_the_targets_params_because_the_search_result_ha
         elif not isinstance(node, bool) and node is not None:
             yield path
 
-    edited = 0
+    edited = {"selection": 0, "build": 0}
     for path in leaves(spec.targets["mcu"].model_dump(by_alias=True)):
         data = spec.model_dump(by_alias=True)
         parent = data["targets"]["mcu"]
@@ -337,20 +341,22 @@ def test_package_and_report_omit_the_targets_params_because_the_search_result_ha
         except ValidationError:
             continue
         assert target_sha256(changed.targets["mcu"]) != before, path
-        edited += 1
-    assert edited > 20  # the device's figures and sources, the formats, the constraints
+        selection = path[0] in SELECTION_SETTINGS
+        assert (target_sha256(changed.targets["mcu"], without=SELECTION_SETTINGS) == build_before) == selection, path
+        edited["selection" if selection else "build"] += 1
+    assert edited["selection"] >= 2 and edited["build"] > 20  # the constraints; the device's figures and sources, the formats
 
 
-def test_package_reads_the_exported_candidate_s_metrics_with_its_download_from_the_search_result(tmp_project):
+def test_package_takes_the_exported_candidate_s_metrics_once_the_export_plan_holds_it(tmp_project):
     from edgeforge.outputs import Exports
-    from edgeforge.stages.package import measured_metrics
+    from edgeforge.stages.package import exported_metrics
 
     result = target_search({"int8_fast": {"download_bytes": 9000, "download_source": "bundle"}, "int8_slow": {}}, MCU_LIMITS)
     write_target(tmp_project, result, chosen="int8_fast", formats={"tflite": ["model.tflite"]})
     exports = read_output(Exports, BUILD.exports("mcu"))
-    assert "download_bytes" not in exports.selection.metrics
-    assert measured_metrics("mcu", exports) == result.candidates[0].metrics  # with download_bytes: 9000
-    remeasured = target_search({"int8_fast": {"download_bytes": 9000, "latency_ms": 9.0}, "int8_slow": {}}, MCU_LIMITS)
-    write_output(BUILD.search_target("mcu"), remeasured)
-    with pytest.raises(BuildError, match=r"exports\.json: exported int8_fast, which .*mcu\.json does not hold as measured then; run `dvc repro export@mcu`"):
-        measured_metrics("mcu", exports)
+    assert "download_bytes" not in exports.selection.metrics  # no manifest carries it
+    assert exported_metrics("mcu", exports) == exports.selection.metrics
+    remeasured = target_search({"int8_fast": {"latency_ms": 9.0}, "int8_slow": {}}, MCU_LIMITS)
+    write_target(tmp_project, remeasured, chosen="int8_fast")  # a new plan, not exported yet
+    with pytest.raises(BuildError, match=r"exports\.json: exported int8_fast, which .*export_plan\.json does not hold as exported then; run `dvc repro export@mcu`"):
+        exported_metrics("mcu", exports)
