@@ -3,8 +3,8 @@
 Every `dvc repro` stage is its own process, and the search of a constraint edit reads the same
 models as the build before: the pre-filter's untrained structures and every memoized candidate.
 Parsing them means importing the flatbuffer schema (tens of milliseconds) and walking each file;
-reading a kept `Graph` means neither. A stage turns this on with `keep_in(folder)`; library use and
-tests parse as before.
+reading a kept `Graph` means neither. A stage turns this on for its work (`with kept_in(folder):`);
+library use and tests parse as before.
 
 A file is named by the model's sha256 and by this package's graph code (graph.py and this module),
 so a change in how graphs are read never serves a stale one. Writes are atomic, and a file that
@@ -16,17 +16,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
-_FOLDER: Path | None = None
+_FOLDER: Path | None = None  # None: parsed graphs stay in memory (graph.py), the default
 
 
-def keep_in(folder: Path | None) -> None:
-    """Keep parsed graphs in `folder` (None: in memory only, the default)."""
+@contextmanager
+def kept_in(folder: Path) -> Iterator[None]:
+    """Keep parsed graphs in `folder` until the block ends."""
     global _FOLDER
-    _FOLDER = Path(folder) if folder is not None else None
+    previous, _FOLDER = _FOLDER, Path(folder).resolve()
+    try:
+        yield
+    finally:
+        _FOLDER = previous
 
 
 def load(digest: bytes):

@@ -13,8 +13,8 @@ def run(params: str = "params.yaml") -> None:
     from edgeforge.report.html import write_html
     from edgeforge.report.metrics import headline_metrics
 
-    graph_store.keep_in(BUILD.graph_cache_dir())  # the chosen models' layers: parsed once per model
-    report = build_report(params=params)
+    with graph_store.kept_in(BUILD.graph_cache_dir()):  # the chosen models' layers: parsed once per model
+        report = build_report(params=params)
     write_html(report, BUILD.report_html)
     write_json(BUILD.metrics, headline_metrics(report))
     print(f"report: {BUILD.report_html.as_posix()} ({len(report['targets'])} targets)")

@@ -17,11 +17,11 @@ def run(params: str = "params.yaml") -> None:
     from edgeforge.search.results import write_search_outputs
 
     spec = load_params(params)
-    graph_store.keep_in(BUILD.graph_cache_dir())  # a constraint edit's search reads the same models again
     splits = load_splits(BUILD.splits)
     BUILD.memo_out.mkdir(parents=True, exist_ok=True)  # dvc.yaml's out, even when the memo lives elsewhere
     memo = Memo(BUILD.memo_dir())
-    with StageProgress("search", "evaluated") as progress:
+    # a constraint edit's search reads the models of the build before: parsed once, kept on disk
+    with graph_store.kept_in(BUILD.graph_cache_dir()), StageProgress("search", "evaluated") as progress:
         result, evaluator = run_search(
             spec, splits, BUILD.base_model, memo,  # loaded only if something must be trained
             progress=lambda text, done, total, trained: progress.update(done, total, f"{trained} trained"),

@@ -19,9 +19,8 @@ def kept(tmp_path, monkeypatch):
     import edgeforge.cost.graph as graph_module
 
     monkeypatch.setattr(graph_module, "_PARSED", {})  # nothing parsed in this process yet
-    graph_store.keep_in(tmp_path / "graphs")
-    yield tmp_path / "graphs"
-    graph_store.keep_in(None)
+    with graph_store.kept_in(tmp_path / "graphs"):
+        yield tmp_path / "graphs"
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda path: path.stem)
@@ -38,8 +37,8 @@ def test_another_process_reads_the_kept_graph_without_the_schema(kept):
         "import sys\n"
         "from edgeforge.cost import graph_store\n"
         "from edgeforge.cost.graph import read_graph\n"
-        f"graph_store.keep_in({str(kept)!r})\n"
-        f"graph = read_graph({str(model)!r})\n"
+        f"with graph_store.kept_in({str(kept)!r}):\n"
+        f"    graph = read_graph({str(model)!r})\n"
         "print(len(graph.operators), graph.source, 'ai_edge_litert.schema_py_generated' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
