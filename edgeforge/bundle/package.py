@@ -118,10 +118,9 @@ def build_bundle(
 
 
 def without_build_timings(metrics: dict) -> dict:
-    """The metrics a manifest carries: all but wall-clock timings (`train_seconds`,
-    `convert_seconds`, any `*_seconds`), which differ between two builds of the same model and
-    would make its bundle differ too; they stay in the search outputs (build/search/). Nor the
-    bundle's own download size (`download_bytes`), which the manifest, inside that download, cannot
+    """The metrics a manifest carries: all but wall-clock timings (any `*_seconds`: edgeforge records
+    none, but a runtime's plug-in might), which differ between two builds of the same model and
+    would make its bundle differ too. Nor the bundle's own download size (`download_bytes`), which the manifest, inside that download, cannot
     state without changing it: the release's signed metadata carries it as the target's length."""
     return {
         key: value for key, value in metrics.items() if not key.endswith(WALL_CLOCK_SUFFIX) and key not in DOWNLOAD_KEYS

@@ -60,7 +60,6 @@ def candidate_metrics(
         "download_bytes": compressed_bytes(artifact_bytes),
         "weight_sparsity": conversion["weight_sparsity"],
         "max_unique_weights": conversion["max_unique_weights"],
-        "train_seconds": conversion["train_seconds"],
         "epochs": conversion["epochs"],
         **{key: profile[key] for key in ("params", "macs", "flash_bytes", "arena_bytes", "ram_bytes", "arena_source", "latency_ms", "energy_mj")},
     }

@@ -652,7 +652,6 @@ def onnx_base(path: str, splits, task, reason: str) -> tuple[bytes, dict]:
     return model_bytes, {
         f"val_{task.metric}": round(float(task.quality(scores, splits.x_val, splits.y_val)), 6),
         "params": total_params(read_graph(model_bytes)),
-        "train_seconds": 0.0,
         "base_format": "onnx",
         ONNX_BASE_REASON: reason,
     }

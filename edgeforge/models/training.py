@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 
 from edgeforge.data import Splits
 from edgeforge.models.augmentation import fit_data
@@ -46,14 +45,13 @@ def train_base(model_spec: ModelSpec, train: Train, splits: Splits, seed: int, p
     compile_for_task(model, train.learning_rate, task)
     fit_splits = task.training_splits(splits)  # anomaly_detection: normal samples, target = input
     callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: progress(epoch + 1))] if progress else []
-    started = time.perf_counter()
     if train.epochs:
         model.fit(
             **fit_data(fit_splits.x_train, fit_splits.y_train, train.batch_size, train.augmentation, seed),
             epochs=train.epochs, validation_data=(fit_splits.x_val, fit_splits.y_val), verbose=0, callbacks=callbacks,
         )
-    seconds = time.perf_counter() - started
-    return model, {**task.keras_quality(model, splits), "params": model.count_params(), "train_seconds": round(seconds, 2)}
+    # no wall-clock time in build/base/metrics.json: two builds of the same model record the same bytes
+    return model, {**task.keras_quality(model, splits), "params": model.count_params()}
 
 
 def load_base_model(path):

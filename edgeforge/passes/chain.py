@@ -12,7 +12,6 @@ so candidates sharing a prefix can share the training.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -46,10 +45,9 @@ def _chain(passes: Iterable[type[Pass]], values: Mapping[str, Any], fixed: Mappi
 
 
 def apply_training_passes(base_model, passes: list[tuple[str, dict]], context: TrainContext):
-    """Run the training passes in order (skipping the conversion); return (model, seconds spent training)."""
-    start = time.perf_counter()
+    """Run the training passes in order (skipping the conversion); return the model."""
     model = base_model
     for name, options in passes:
         if PASSES[name].trains:
             model = PASSES[name](options).apply(model, context)
-    return model, time.perf_counter() - start
+    return model

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 from edgeforge.errors import UnsupportedOnnxOp
@@ -96,7 +95,6 @@ class Converter:
         from edgeforge.cost.weights import compressed_bytes, weight_stats
         from edgeforge.passes.ptq import PostTrainingQuantization
 
-        started = time.perf_counter()
         model_bytes = PostTrainingQuantization({"mode": candidate.quantization}).convert(model, self.trainer.splits.x_train)
         (out / "model.tflite").write_bytes(model_bytes)
         return {
@@ -104,9 +102,7 @@ class Converter:
             "model_bytes": len(model_bytes),
             "compressed_bytes": compressed_bytes(model_bytes),
             **weight_stats(model_bytes),
-            "train_seconds": train_record["train_seconds"],
             "epochs": train_record["epochs"],
-            "convert_seconds": round(time.perf_counter() - started, 3),
         }
 
     def _convert_onnx(self, candidate: Candidate, model, train_record: dict, out: Path) -> dict:
@@ -124,7 +120,6 @@ class Converter:
         from edgeforge.models.onnx_import import data_layout_onnx, load_onnx
         from edgeforge.runtimes.onnx_runtime import quantize_onnx_model
 
-        started = time.perf_counter()
         path, splits = self.trainer.spec.model.path, self.trainer.splits
         onnx_model = data_layout_onnx(load_onnx(path), splits.input_shape, path)
         model_bytes = quantize_onnx_model(onnx_model, candidate.quantization, splits.x_train)
@@ -134,9 +129,7 @@ class Converter:
             "model_bytes": len(model_bytes),
             "compressed_bytes": compressed_bytes(model_bytes),
             **onnx_weight_stats(model_bytes),
-            "train_seconds": 0.0,
             "epochs": 0,
-            "convert_seconds": round(time.perf_counter() - started, 3),
         }
 
     def _convert_untrained(self, width: float, mode: str, out: Path) -> None:

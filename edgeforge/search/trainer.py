@@ -119,7 +119,7 @@ class Trainer:
         `epochs` is the fidelity of the recipe's last pass; the parent is always trained in full.
         """
         if recipe.is_base:
-            return self.base_model, {"train_seconds": 0.0, "epochs": 0}
+            return self.base_model, {"epochs": 0}
         key = self.key(recipe, epochs)
         if (recipe, key) in self._models:
             return self._models[(recipe, key)]
@@ -200,10 +200,10 @@ class Trainer:
             distill_epochs=self.distill_epochs(epochs),
             augmentation=self.spec.train.augmentation,  # in the memo key: `train` is in _training_settings
         )
-        model, seconds = apply_training_passes(parent_model, passes[-1:], context)
+        model = apply_training_passes(parent_model, passes[-1:], context)
         save_trained(model, out / "model.h5")
+        # no wall-clock time: a record is the same bytes wherever and however fast it was trained
         return {
-            "train_seconds": round(seconds + parent_record["train_seconds"], 3),
             "epochs": pass_epochs,  # what the recipe's own (last) pass trained: its fidelity
             "passes": [name for name, _ in passes],
         }

@@ -145,8 +145,8 @@ def search(root: Path, spec, memo: Path) -> dict:
 
 
 def outcome(entry: dict) -> tuple:
-    """A candidate's result, less the seconds its training took."""
-    metrics = {key: value for key, value in (entry["metrics"] or {}).items() if key != "train_seconds"}
+    """A candidate's result (nothing in it depends on how fast the machine trained it)."""
+    metrics = entry["metrics"] or {}
     return entry["id"], json.dumps(metrics, sort_keys=True), entry["feasible"], entry.get("sha256")
 
 

@@ -207,12 +207,22 @@ def test_compose_check_fails_on_stale_params(project):
     assert "stale" in result.stderr
 
 
-def test_clean_builds_give_byte_identical_models(built_project, tmp_path):
+def test_clean_builds_give_byte_identical_outputs(built_project, tmp_path):
+    """Every file a build writes, the memo and the search's results included, and so dvc.lock: no
+    wall-clock time (a training's cost is its epochs), host data or generated names in any of them."""
     again = make_project(tmp_path / "again")
     for target in ("mcu", "sbc"):
         first = (built_project / "build/targets" / target / "export/model.tflite").read_bytes()
         second = (again / "build/targets" / target / "export/model.tflite").read_bytes()
         assert first == second, target
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "build").rglob("*")) if p.is_file()}
+
+    first, second = tree(built_project), tree(again)
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+    assert (built_project / "dvc.lock").read_text() == (again / "dvc.lock").read_text()
 
 
 def test_a_failing_export_falls_back_to_the_next_candidate(project, monkeypatch):

@@ -165,8 +165,8 @@ def test_dask_executor_gets_the_same_results_as_local(tmp_path, memo):
 
 
 def outcome(entry: dict) -> tuple:
-    """A candidate's result, less the seconds its training took."""
-    metrics = {key: value for key, value in (entry["metrics"] or {}).items() if key != "train_seconds"}
+    """A candidate's result (nothing in it depends on how fast the machine trained it)."""
+    metrics = entry["metrics"] or {}
     return entry["id"], metrics, entry["feasible"], entry.get("sha256")
 
 

@@ -37,7 +37,7 @@ class TrainedModels:
             return self.base_model
         key = repr(passes)
         if key not in self.memo:
-            self.memo[key], _ = apply_training_passes(self.get(*passes[:-1]), [passes[-1]], self.context)
+            self.memo[key] = apply_training_passes(self.get(*passes[:-1]), [passes[-1]], self.context)
         return self.memo[key]
 
 

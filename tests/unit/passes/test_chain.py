@@ -63,8 +63,7 @@ def test_passes_for_rejects_qat_without_int8(mode):
 
 def test_apply_training_passes_skips_ptq_and_returns_the_base_model():
     base = object()
-    model, seconds = apply_training_passes(base, [("ptq", {"mode": "int8"})], context=None)
-    assert model is base and seconds >= 0
+    assert apply_training_passes(base, [("ptq", {"mode": "int8"})], context=None) is base
 
 
 @pytest.mark.parametrize("pass_name", ["prune", "cluster", "qat"])
