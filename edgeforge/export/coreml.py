@@ -29,14 +29,13 @@ import sys
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
+
+import numpy as np
 
 from edgeforge.errors import ExportError, MissingDependencyError
 from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.runtimes.base import NotRunnableHere
-
-if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
-    import numpy as np
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "scores"
@@ -95,8 +94,6 @@ def import_coremltools():
 
 def convert_keras(keras_model, compression: Compression):
     """The float16 mlprogram of a tf_keras classifier: batch 1, float32 `input` and `scores`."""
-    import numpy as np
-
     from edgeforge.tfcompat import import_tf
 
     tf, _ = import_tf()
@@ -174,8 +171,6 @@ def read_package(path: Path):
 
 def weight_encodings(program) -> list[WeightEncoding]:
     """The storage of every conv/linear weight: its bit width and the share of zeros its mask drops."""
-    import numpy as np
-
     encodings = []
     for op in program.functions["main"].operations:
         if op.op_type not in WEIGHT_OPS or WEIGHT_OPS[op.op_type] not in op.inputs:
@@ -270,8 +265,6 @@ def stabilize_manifest(path: Path) -> None:
 
 def predict(path: Path, x: np.ndarray) -> np.ndarray:
     """Scores from the Core ML runtime, one sample at a time (macOS only)."""
-    import numpy as np
-
     ct = import_coremltools()
     model = ct.models.MLModel(str(path))
     samples = x.astype(np.float32)

@@ -19,14 +19,13 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
+
+import numpy as np
 
 from edgeforge.errors import ExportError, MissingDependencyError
 from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.runtimes.onnx_runtime import quantization_tools
-
-if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
-    import numpy as np
 
 # The opset when the target's runtime names none (its `onnx_opset`): 17, what ONNX Runtime and
 # TensorRT's parser read (see edgeforge/runtimes/).
@@ -140,8 +139,6 @@ class RepresentativeReader:
     """ONNX Runtime's CalibrationDataReader protocol over the representative samples, one batch."""
 
     def __init__(self, representative_x: np.ndarray):
-        import numpy as np
-
         self._feeds = iter([{INPUT_NAME: representative_x[:CALIBRATION_SAMPLES].astype(np.float32)}])
 
     def get_next(self) -> dict | None:
@@ -189,8 +186,6 @@ def quantize_dynamic_int8(model):
 
 def store_weights_float16(model):
     """Float weights stored as float16, each with a Cast back to float32 ahead of the graph."""
-    import numpy as np
-
     onnx = require("onnx", "onnx")
     from onnx import TensorProto, helper, numpy_helper
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 import stat
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
+
+import numpy as np
 
 from edgeforge.export.base import ExportContext, Exporter
 from edgeforge.export.onnx import (
@@ -40,9 +42,6 @@ from edgeforge.export.onnx import (
 )
 from edgeforge.runtimes.base import NotRunnableHere
 from edgeforge.runtimes.tensorrt import TensorRT
-
-if TYPE_CHECKING:  # imported where arrays are used: every stage imports the spec, and most never touch an array
-    import numpy as np
 
 FOLDER = "tensorrt"
 TRT_VERSION_CODE = 100300  # TensorRT 10.3, shipped with JetPack 6.1 and 6.2 for the Orin Nano
@@ -70,8 +69,6 @@ def version_code(version: str) -> int:
 
 def activation_ranges(model_bytes: bytes, representative_x: np.ndarray) -> dict[str, float]:
     """max|value| of the input and of every float tensor a node writes, over the samples."""
-    import numpy as np
-
     from edgeforge.runtimes.onnx_runtime import inference_session
 
     onnx = require("onnx", "onnx")
