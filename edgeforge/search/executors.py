@@ -13,9 +13,10 @@ its jobs over at once, so they run in parallel; the Optuna strategies decide one
 time, so Dask gives them more memory and machines rather than parallelism.
 
 A worker that dies mid-job (killed, out of memory) costs only that job: the scheduler runs it
-again on another worker (up to its `distributed.scheduler.allowed-failures`), and what the dead
-worker had finished is in the memo already. `retried` counts such jobs; the search summary
-reports it.
+again on another worker (up to its `distributed.scheduler.allowed-failures`), or, when the dead
+worker took the last copy of one of the task's inputs with it and the scheduler forgot the task,
+the search submits the job again itself; what the dead worker had finished is in the memo
+already. `retried` counts such jobs; the search summary reports it.
 
     executor = make_executor(spec.search, evaluator)
     executor.run([Job(TrainingRecipe(sparsity=0.5), None, (("int8", ("tflite",)),))], on_done=print)
@@ -29,6 +30,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -40,6 +42,7 @@ from edgeforge.search.evaluator import Evaluator, Stats
 STAT_COUNTS = tuple(f.name for f in fields(Stats) if f.type in ("int", int))
 CONNECT_TIMEOUT_S = 10  # a scheduler that is up answers at once; this bounds the wait for one that is not
 WORKERS_TIMEOUT_S = 60  # a scheduler without workers would leave the search waiting forever
+MAX_RESUBMITS = 3  # times a job whose task Dask forgot (its worker died) is submitted again
 
 
 @dataclass(frozen=True)
@@ -138,28 +141,51 @@ class DaskExecutor:
 
         futures: dict[tuple, object] = {}
         job_of: dict[str, Job] = {}
+        resubmitted: dict[Job, int] = {}
         for job in sorted(jobs, key=lambda j: _depth(j.recipe)):
             parent = futures.get((parent_recipe(job.recipe), None))  # parents train in full
-            key = f"edgeforge-{job.recipe.id}-{job.epochs}-{os.urandom(4).hex()}"
-            futures[(job.recipe, job.epochs)] = self.client.submit(
-                _run_on_worker, self._payload, job, parent, pure=False, key=key, retries=0
-            )
-            job_of[key] = job
+            futures[(job.recipe, job.epochs)] = self._submit(job, parent, job_of)
         try:
-            for future in as_completed(list(futures.values()), loop=self.client.loop):
+            pending = as_completed(list(futures.values()), loop=self.client.loop)
+            for future in pending:
+                job = job_of[future.key]
                 try:
-                    self._add(future.result())
+                    delta = future.result()
                 except KilledWorker as error:
                     raise BuildError(
-                        f"search: Dask workers kept dying while running {job_of[future.key].recipe.id} "
-                        f"({error}); see the workers' logs (memory?)"
+                        f"search: Dask workers kept dying while running {job.recipe.id} ({error}); "
+                        "see the workers' logs (memory?)"
                     ) from None
+                except CancelledError:
+                    # The dead worker held the last copy of an input of this task: the scattered
+                    # payload (Dask's active memory manager drops replicas it deems spare) or its
+                    # parent's result, so the scheduler forgot the task. Run it again with the
+                    # payload sent anew and no parent to wait for (a job trains its parent itself
+                    # when the memo lacks it; results land in the memo, so running twice is safe).
+                    resubmitted[job] = resubmitted.get(job, 0) + 1
+                    if resubmitted[job] > MAX_RESUBMITS:
+                        raise BuildError(
+                            f"search: Dask kept losing the task of {job.recipe.id} as its workers died; "
+                            "see the workers' logs (memory?)"
+                        ) from None
+                    if any(part.status != "finished" for part in self._payload.values()):  # a future per key
+                        self._payload = self.client.scatter(worker_payload(self.evaluator), broadcast=True)
+                    futures[(job.recipe, job.epochs)] = retry = self._submit(job, None, job_of)
+                    pending.add(retry)
+                    continue
+                self._add(delta)
                 if on_done:
-                    on_done(job_of[future.key])
-            self.retried += self._count_retried(list(job_of))
+                    on_done(job)
+            self.retried += self._count_retried(list(job_of)) + len(resubmitted)
         finally:
             for future in futures.values():
                 future.release()
+
+    def _submit(self, job: Job, parent, job_of: dict[str, Job]):
+        """The job as a task after `parent` (a future, or None); its key is recorded in `job_of`."""
+        key = f"edgeforge-{job.recipe.id}-{job.epochs}-{os.urandom(4).hex()}"
+        job_of[key] = job
+        return self.client.submit(_run_on_worker, self._payload, job, parent, pure=False, key=key, retries=0)
 
     def _count_retried(self, keys: list[str]) -> int:
         """Our tasks that the scheduler had to run again because their worker died running them."""
