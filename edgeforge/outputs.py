@@ -128,14 +128,18 @@ class TargetSearch(Output):
 SELECTION_SETTINGS = frozenset({"constraints", "objective"})
 
 
+def target_spec(target: BaseModel, *, without: frozenset[str] = frozenset()) -> dict:
+    """A target's spec as JSON data (device figures, runtime, formats, constraints, objective, ...),
+    less the top-level keys in `without`: what the hashes and memo keys of a target are made of."""
+    return target.model_dump(mode="json", by_alias=True, exclude=set(without))
+
+
 def target_sha256(target: BaseModel, *, without: frozenset[str] = frozenset()) -> str:
-    """Hash of a target's spec (device figures, runtime, formats, constraints, objective, ...), less
-    the top-level keys in `without`."""
+    """Hash of `target_spec(target, without=without)`."""
     import hashlib
     import json
 
-    spec = target.model_dump(mode="json", by_alias=True, exclude=set(without))
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(target_spec(target, without=without), sort_keys=True).encode()).hexdigest()
 
 
 class ChosenCandidate(Output):

@@ -104,14 +104,14 @@ def spec_hash(spec, target: str) -> str:
     """Hash of the spec parts this target's bundle is built from: not the other targets, where the
     search ran, nor the limits the model was chosen under (outputs.SELECTION_SETTINGS: a constraint
     edit that keeps the choice keeps the bundle, byte for byte)."""
-    from edgeforge.outputs import SELECTION_SETTINGS
+    from edgeforge.outputs import SELECTION_SETTINGS, target_spec
 
     parts = spec.model_dump(
         mode="json", by_alias=True,
         include={"project": True, "dataset": True, "model": True, "train": True, "search": True},
         exclude={"search": EXECUTION_SETTINGS},
     )
-    parts["target"] = spec.targets[target].model_dump(mode="json", by_alias=True, exclude=set(SELECTION_SETTINGS))
+    parts["target"] = target_spec(spec.targets[target], without=SELECTION_SETTINGS)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from edgeforge.atomic import atomic_dir, write_json
 from edgeforge.errors import BuildError, CandidateExportError, ExportError
 from edgeforge.layout import BUILD
-from edgeforge.outputs import BUNDLE_METRICS, SELECTION_SETTINGS, ExportCandidate, ExportPlan, Exports, Fallback, read_output, write_output
+from edgeforge.outputs import (
+    BUNDLE_METRICS, SELECTION_SETTINGS, ExportCandidate, ExportPlan, Exports, Fallback, read_output, target_spec, write_output,
+)
 from edgeforge.spec import load_params
 
 
@@ -102,7 +104,7 @@ def export_key(spec, target: str, selected: ExportCandidate, splits) -> str:
         code_version(("",), TRAINING_DEPENDENCIES + _converter_and_runtime_packages()),
         exporters,  # the classes that would run (a plugin's, a test's)
         target,
-        spec.targets[target].model_dump(mode="json", by_alias=True, exclude=set(SELECTION_SETTINGS)),
+        target_spec(spec.targets[target], without=SELECTION_SETTINGS),
         selected.candidate.model_dump(mode="json"),
         # less the bundle's download size (the plan has none: see outputs.BUNDLE_METRICS); filtered
         # here still, so that the key means what it always meant
