@@ -53,6 +53,7 @@ def candidate_metrics(
         "accuracy": accuracy["accuracy"],
         "accuracy_runtime": accuracy["accuracy_runtime"],
         "accuracy_drop": round(base_accuracy - accuracy["accuracy"], 6),
+        "samples": accuracy["samples"],  # what `accuracy` was measured on: its standard error (search/constraints.py)
         "model_bytes": len(artifact_bytes),
         "compressed_bytes": conversion["compressed_bytes"],
         # the file the device loads, gzipped: what a profile knows of the download; the search

@@ -108,7 +108,10 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
     entry["fallbacks"] = [fallback.model_dump() for fallback in exports.fallbacks] if exports else []
     entry["failed"] = {c.id: c.failure for c in result.candidates if c.failure}  # candidate -> why it failed
     entry["unevaluated"] = len(result.unevaluated)
-    entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary)
+    ties = _tie_break(result, selected)
+    entry["choice_note"] = ties["note"] if ties else None
+    entry["candidates"] = candidate_rows(result, selected.candidate.id if selected else None, spec, summary,
+                                         ties["candidates"] if ties else {})
     if selected is None:
         if result.selectable():
             missing.append(_missing(BUILD.selected(name), f"select@{name}"))
@@ -146,6 +149,17 @@ def _target_entry(root: Path, result: TargetSearch, spec, summary: dict) -> dict
         }
     entry["missing"] = missing
     return entry
+
+
+def _tie_break(result: TargetSearch, selected: Selection | None) -> dict | None:
+    """The one-standard-error rule's note on the selected candidate (`search.select.tie_break`);
+    None for a fallback shipped after an export failed, which the rule did not pick."""
+    from edgeforge.search.select import ranked_candidates, tie_break
+
+    ranked = ranked_candidates(result)
+    if selected is None or not ranked or ranked[0].id != selected.candidate.id:
+        return None
+    return tie_break(result, ranked[0])
 
 
 def _exported(result: TargetSearch, exports: Exports | None) -> Selection | None:

@@ -13,14 +13,16 @@ from edgeforge.outputs import CandidateResult, TargetSearch
 ROW_METRICS = ("accuracy", "latency_ms", "arena_bytes", "flash_bytes", "energy_mj")
 
 
-def candidate_rows(result: TargetSearch, chosen_id: str | None, spec, summary: dict) -> list[dict]:
-    """One row per candidate: id, passes, fidelity, training, status, reason, metrics."""
+def candidate_rows(result: TargetSearch, chosen_id: str | None, spec, summary: dict,
+                   tie_reasons: dict[str, str] | None = None) -> list[dict]:
+    """One row per candidate: id, passes, fidelity, training, status, reason, metrics.
+    `tie_reasons`: why a more accurate candidate as good on the objective was not chosen."""
     configs = _space_configs(spec)
     trained = (summary.get("trained_per_target") or {}).get(result.target)  # absent in older builds
     rows = [_measured_row(entry, chosen_id, trained) for entry in result.candidates]
     for row in rows:
         if row["status"] == "feasible" and chosen_id is not None:
-            row["reason"] = f"meets every constraint; {result.objective} ranks {chosen_id} first"
+            row["reason"] = (tie_reasons or {}).get(row["id"]) or f"meets every constraint; {result.objective} ranks {chosen_id} first"
     for candidate_id, exclusions in sorted(result.pruned_analytically.items()):
         rows.append(_row(candidate_id, configs.get(candidate_id), "pruned", "not trained", "-", (
             "predicted before training: " + "; ".join(exclusion.describe() for exclusion in exclusions)

@@ -151,6 +151,8 @@ def _target(name: str, target: dict, parity: dict) -> str:
     ]
     if chosen:
         parts.append(f'<p>Chosen: <code class="chosen-id">{escape(chosen)}</code> ({_metrics_line(target["metrics"])})</p>')
+        if target.get("choice_note"):
+            parts.append(f'<p class="muted choice-note">{escape(target["choice_note"])}</p>')
         for fallback in target.get("fallbacks", []):
             parts.append(f'<p class="bad">Passed over <code>{escape(fallback["candidate"])}</code>: its '
                          f'{escape(fallback["format"])} export failed ({escape(fallback["reason"])}).</p>')

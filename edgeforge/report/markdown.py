@@ -29,6 +29,8 @@ def render_markdown(report: dict) -> str:
         lines.append("")
         if target["feasible"]:
             lines += [f"### {name}: `{target['candidate']['id']}` (objective {target['objective']})", ""]
+            if target.get("choice_note"):
+                lines += [_cell(target["choice_note"]), ""]
             lines += _table(["metric", "value", "constraint", "ok"], [
                 [label, value, limit, "" if ok is None else (PASS if ok else FAIL)]
                 for label, value, limit, ok in metric_rows(target)

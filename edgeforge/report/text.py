@@ -36,6 +36,8 @@ def print_report(report: dict, console: Console | None = None) -> None:
                 console.print(_classes(name, target))
             if target.get("passes"):
                 console.print(_passes(name, target["passes"], target.get("metric_label", "accuracy")))
+            if target.get("choice_note"):
+                console.print(f"{name}: {target['choice_note']}", highlight=False)
             if target.get("ram_note"):
                 console.print(f"{name}: {target['ram_note']}", highlight=False)
             if target.get("ops"):

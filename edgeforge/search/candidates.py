@@ -83,6 +83,14 @@ def parent_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
     return recipe
 
 
+def simplicity(config: dict) -> tuple[int, str]:
+    """A candidate's place when equally good candidates are ordered, simplest first (see
+    `constraints.choose`): the training passes it runs, then its id."""
+    candidate = Candidate(**config)
+    passes = sum(getattr(candidate, setting.key) != setting.off for setting in TrainingRecipe.settings)
+    return passes, candidate.id
+
+
 def recipe_passes(recipe: TrainingRecipe, distillation: dict | None = None) -> list[tuple[str, dict]]:
     """The recipe's training-time passes in order (its candidates add only `ptq`); `distillation`
     adds the spec's temperature and soft_weight to distill."""

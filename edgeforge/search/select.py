@@ -6,7 +6,8 @@ from edgeforge.errors import ConstraintsUnmetError
 from edgeforge.outputs import (
     BUNDLE_METRICS, CandidateResult, ChosenCandidate, ConstraintResult, ExportCandidate, ExportPlan, Selection, TargetSearch,
 )
-from edgeforge.search.constraints import ranking_key
+from edgeforge.search.candidates import simplicity
+from edgeforge.search.constraints import passed_over, rank
 from edgeforge.search.relax import closest_candidate, describe_relaxations, relaxations
 
 
@@ -20,7 +21,22 @@ def select_candidate(result: TargetSearch) -> CandidateResult:
 
 def ranked_candidates(result: TargetSearch) -> list[CandidateResult]:
     """The selectable candidates, best first by the target's objective (export falls back along it)."""
-    return sorted(result.selectable(), key=lambda entry: ranking_key(entry.metrics, result.objective))
+    return rank(result.selectable(), result.objective, lambda entry: entry.metrics, lambda entry: simplicity(entry.config))
+
+
+def tie_break(result: TargetSearch, chosen: CandidateResult) -> dict | None:
+    """Why more accurate candidates that tie `chosen` on the objective were not chosen (the
+    one-standard-error rule, `constraints.choose`): {note, candidates: id -> reason}, or None."""
+    found = passed_over(result.selectable(), chosen, result.objective, lambda e: e.metrics, lambda e: simplicity(e.config))
+    if found is None:
+        return None
+    better, why = found
+    accuracy = chosen.metrics["accuracy"]
+    reasons = {entry.id: f"{entry.metrics['accuracy'] - accuracy:.2%} more accurate than {chosen.id} and as good on "
+                         f"{result.objective}, {simplicity(entry.config)[0]} training passes: {why}" for entry in better}
+    note = (f"{chosen.id} ({accuracy:.2%}) is chosen over {len(better)} more accurate candidate(s) as good on "
+            f"{result.objective}, such as {better[0].id} ({better[0].metrics['accuracy']:.2%}): {why}")
+    return {"note": note, "candidates": reasons}
 
 
 def selection_of(result: TargetSearch, chosen: CandidateResult) -> Selection:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from edgeforge.cost.fits import check_constraints
-from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe
-from edgeforge.search.constraints import OBJECTIVES, ranking_key
+from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe, simplicity
+from edgeforge.search.constraints import OBJECTIVES, choose
 from edgeforge.search.evaluator import Evaluator, check_for_failure
 from edgeforge.search.executors import Job
 from edgeforge.search.prefilter import Prefilter
@@ -206,13 +206,13 @@ class Session:
         """The target's best feasible candidate so far."""
         objective = self.spec.targets[target].objective
         feasible = [e for e in self.per_target[target].values() if e.feasible]
-        return min(feasible, key=lambda e: ranking_key(e.metrics, objective), default=None)
+        return best_by_objective(feasible, objective)
 
     def best_selectable(self, target: str) -> Evaluated | None:
         """The target's best feasible candidate trained in full (probes are never selected)."""
         objective = self.spec.targets[target].objective
         selectable = [e for e in self.per_target[target].values() if e.feasible and e.epochs is None]
-        return min(selectable, key=lambda e: ranking_key(e.metrics, objective), default=None)
+        return best_by_objective(selectable, objective)
 
     def untried(self) -> list[TrainingRecipe]:
         return [recipe for recipe in self.recipes if recipe not in self.fidelity]
@@ -234,6 +234,11 @@ class Session:
         metrics["accuracy_drop"] = round(self.base_accuracy - metrics["accuracy"], 6)
         checks = check_constraints(metrics, self.spec.targets[target].constraints)
         return Evaluated(evaluated.candidate, metrics, checks, evaluated.failure, evaluated.epochs)
+
+
+def best_by_objective(entries: list[Evaluated], objective: str) -> Evaluated | None:
+    """The entry the target's objective ranks first, as selection does (`constraints.choose`)."""
+    return choose(entries, objective, lambda e: e.metrics, lambda e: simplicity(e.candidate.config()))
 
 
 def recipe_depth(recipe: TrainingRecipe) -> int:

@@ -18,8 +18,9 @@ first and become each target's incumbent. What follows differs:
 Who picks the next recipe (`prediction_picks`): first, recipes the analytic prediction says beat
 a target's incumbent (for a target with nothing feasible, its cheapest recipe per width; for one
 ranked by a resource, recipes predicted to use less of it); then recipes predicted to tie an
-incumbent (only accuracy, the tie-break, can differ; fewest trainings needed first) and the TPE
-sampler's proposals take turns.
+incumbent (only accuracy can differ, and a tie goes to the simpler recipe unless the longer one is
+more than a standard error more accurate: `constraints.choose`; fewest trainings needed first) and
+the TPE sampler's proposals take turns.
 
 `search.budget.max_trainings` caps the trainings (a probe counts as one, and so does each
 untrained parent a recipe needs), `search.budget.max_seconds` stops starting new ones after that
@@ -35,9 +36,9 @@ import math
 from collections.abc import Callable
 
 from edgeforge.search.candidates import TrainingRecipe
-from edgeforge.search.constraints import OBJECTIVES, ranking_key
+from edgeforge.search.constraints import OBJECTIVES
 from edgeforge.search.candidates import parent_recipe
-from edgeforge.search.session import Evaluated, Session, recipe_depth
+from edgeforge.search.session import Evaluated, Session, best_by_objective, recipe_depth
 
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
 DEFAULT_TRAINING_SHARE = 0.25  # Optuna strategies' default cap, as a share of the recipes kept (rounded down)
@@ -337,7 +338,7 @@ def _best(session: Session, target: str, entries: list[Evaluated]) -> Evaluated 
     objective = session.spec.targets[target].objective
     feasible = [e for e in entries if e.feasible]
     if feasible:
-        return min(feasible, key=lambda e: ranking_key(e.metrics, objective))
+        return best_by_objective(feasible, objective)
     measured = [e for e in entries if e.metrics is not None]
     return max(measured, key=lambda e: utility(session, target, e), default=None)
 

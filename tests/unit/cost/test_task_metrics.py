@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgeforge.cost.fits import check_constraints, check_fits
 from edgeforge.cost.metrics import task_metrics
-from edgeforge.search.constraints import ranking_key
+from edgeforge.search.constraints import choose
 from edgeforge.spec.models import Constraints
 
 MEASURED_AUC = {"accuracy": 0.93, "samples": 112, "metric": "auc", "auc": 0.93, "val_auc": 0.97, "threshold": 0.06,
@@ -34,6 +34,8 @@ def test_auc_constraints_wait_for_a_trained_model_in_the_prefilter():
 
 
 def test_max_auc_ranks_the_higher_auc_first():
-    better = {"accuracy": 0.96, "latency_ms": 2.0, "model_bytes": 10}
-    worse = {"accuracy": 0.90, "latency_ms": 1.0, "model_bytes": 5}
-    assert ranking_key(better, "max_auc") < ranking_key(worse, "max_auc")
+    better = {"accuracy": 0.96, "samples": 112, "metric": "auc", "latency_ms": 2.0, "model_bytes": 10}
+    worse = {"accuracy": 0.95, "samples": 112, "metric": "auc", "latency_ms": 1.0, "model_bytes": 5}
+    simplest_first = {id(better): (1, "b"), id(worse): (0, "w")}
+    # ROC AUC has no binomial standard error: the higher AUC wins outright
+    assert choose([worse, better], "max_auc", lambda m: m, lambda m: simplest_first[id(m)]) is better

@@ -133,3 +133,24 @@ def test_print_report_names_failed_candidates_and_an_exhausted_budget(tmp_path, 
     text = render(report)
     assert "mcu: fp32_big failed: TF-MOT cannot wrap Conv1D" in text
     assert "1 failed; the training budget ran out with up to 18 combinations per target never evaluated" in text
+
+
+def test_print_report_says_why_a_more_accurate_candidate_as_fast_was_passed_over(tmp_path):
+    from edgeforge.atomic import write_json
+    from edgeforge.layout import Layout
+    from edgeforge.search.candidates import Candidate
+
+    plain, clustered = Candidate(width=0.25, quantization="int8"), Candidate(width=0.25, clusters=16, quantization="int8")
+    result = target_search({plain.id: {"accuracy": 0.955556, "samples": 360},
+                            clustered.id: {"accuracy": 0.961111, "samples": 360}}, {"min_accuracy": 0.9})
+    configs = {plain.id: plain.config(), clustered.id: clustered.config()}
+    result = result.model_copy(update={"candidates": [
+        entry.model_copy(update={"config": configs[entry.id]}) for entry in result.candidates]})
+    write_target(tmp_path, result, chosen=plain.id)
+    write_json(Layout(tmp_path).search_summary, {"space_size": 2, "evaluated": 2, "trained": 1, "converted": 2, "measured": 2, "memo_hits": 0})
+    report = build_report(tmp_path)
+    note = report["targets"]["mcu"]["choice_note"]
+    assert note.startswith(f"{plain.id} (95.56%) is chosen over 1 more accurate candidate(s) as good on min_latency")
+    assert " ".join(render(report).split()).count(" ".join(note.split())) == 1
+    [passed_over] = [row for row in report["targets"]["mcu"]["candidates"] if row["id"] == clustered.id]
+    assert "within one standard error" in passed_over["reason"]
