@@ -7,8 +7,9 @@ reading a kept `Graph` means neither. A stage turns this on for its work (`with 
 library use and tests parse as before.
 
 A file is named by the model's sha256 and by this package's graph code (graph.py and this module),
-so a change in how graphs are read never serves a stale one. Writes are atomic, and a file that
-does not load (truncated, edited) is parsed again and rewritten.
+so a change in how graphs are read never serves a stale one; entering `kept_in` removes the files
+another graph code wrote, which nothing reads again. Writes are atomic, and a file that does not
+load (truncated, edited) is parsed again and rewritten.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def kept_in(folder: Path) -> Iterator[None]:
     """Keep parsed graphs in `folder` until the block ends."""
     global _FOLDER
     previous, _FOLDER = _FOLDER, Path(folder).resolve()
+    _remove_other_versions(_FOLDER)
     try:
         yield
     finally:
@@ -79,6 +81,16 @@ def graph_from_dict(data: dict):
         "inputs": tuple(data["inputs"]),
         "outputs": tuple(data["outputs"]),
     })
+
+
+def _remove_other_versions(folder: Path) -> None:
+    """Delete the kept graphs an older (or newer) graph code wrote: their names end in another version."""
+    if not folder.is_dir():
+        return
+    current = f"-{_code_version()}.json"
+    for path in folder.glob("*.json"):
+        if not path.name.endswith(current):
+            path.unlink(missing_ok=True)
 
 
 def _path(digest: bytes) -> Path | None:

@@ -64,3 +64,20 @@ def test_nothing_is_kept_unless_a_stage_asks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     read_graph(MLPERF_TINY / "kws_ref_model.tflite")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_graphs_another_graph_code_wrote_are_removed_when_a_stage_keeps_graphs(tmp_path, monkeypatch):
+    import edgeforge.cost.graph as graph_module
+
+    monkeypatch.setattr(graph_module, "_PARSED", {})
+    folder = tmp_path / "graphs"
+    with graph_store.kept_in(folder):
+        read_graph(MODELS[0])
+    (current,) = folder.iterdir()
+    older = folder / f"{'ab' * 32}-0123456789abcdef.json"  # a graph an older edgeforge kept
+    older.write_text(current.read_text())
+    writing = folder / f".{current.name}.123.tmp"  # another process's write in progress
+    writing.write_text("{}")
+    with graph_store.kept_in(folder):
+        pass
+    assert sorted(path.name for path in folder.iterdir()) == sorted([current.name, writing.name])
