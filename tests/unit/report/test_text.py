@@ -135,9 +135,13 @@ def test_print_report_names_failed_candidates_and_an_exhausted_budget(tmp_path, 
     assert "1 failed; the training budget ran out with up to 18 combinations per target never evaluated" in text
 
 
-def test_print_report_says_why_a_more_accurate_candidate_as_fast_was_passed_over(tmp_path):
+def test_the_reports_say_why_a_more_accurate_candidate_as_fast_was_passed_over(tmp_path):
+    from html import escape
+
     from edgeforge.atomic import write_json
     from edgeforge.layout import Layout
+    from edgeforge.report.html import render_html
+    from edgeforge.report.markdown import render_markdown
     from edgeforge.search.candidates import Candidate
 
     plain, clustered = Candidate(width=0.25, quantization="int8"), Candidate(width=0.25, clusters=16, quantization="int8")
@@ -152,5 +156,6 @@ def test_print_report_says_why_a_more_accurate_candidate_as_fast_was_passed_over
     note = report["targets"]["mcu"]["choice_note"]
     assert note.startswith(f"{plain.id} (95.56%) is chosen over 1 more accurate candidate(s) as good on min_latency")
     assert " ".join(render(report).split()).count(" ".join(note.split())) == 1
+    assert note in render_markdown(report) and escape(note) in render_html(report)
     [passed_over] = [row for row in report["targets"]["mcu"]["candidates"] if row["id"] == clustered.id]
     assert "within one standard error" in passed_over["reason"]
