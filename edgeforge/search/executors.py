@@ -7,7 +7,9 @@ them back to score candidates per target, which is cheap and always happens in t
 
 With `dask`, jobs run on the workers of the cluster at `search.dask_address`, a child recipe's
 job after its parent's (so no two workers train the same parent). The workers must see the memo
-folder at the same path (one machine, or a shared file system) and have edgeforge installed;
+folder at the same path (one machine, or a shared file system), and so the project folder when
+the model is the user's (`model.path`, `model.factory`: jobs run there, as the search does, since
+the spec's paths are relative to it), and have edgeforge installed;
 each runs one job at a time (TensorFlow uses all its cores). The exhaustive strategy hands all
 its jobs over at once, so they run in parallel; the Optuna strategies decide one trial at a
 time, so Dask gives them more memory and machines rather than parallelism.
@@ -25,6 +27,7 @@ already. `retried` counts such jobs; the search summary reports it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -134,6 +137,11 @@ class DaskExecutor:
         problems = {worker: problem for worker, problem in self.client.run(memo_problem, memo).items() if problem}
         if problems:
             raise UserError(memo_error(memo, problems))
+        project = project_folder(self.evaluator.spec)
+        if project is not None:
+            problems = {worker: problem for worker, problem in self.client.run(project_problem, project).items() if problem}
+            if problems:
+                raise UserError(project_error(project, problems))
 
     def run(self, jobs: list[Job], on_done: Callable[[Job], None] | None = None) -> None:
         from distributed import as_completed
@@ -229,6 +237,26 @@ def memo_error(memo: str, problems: dict[str, str]) -> str:
     )
 
 
+def project_folder(spec) -> str | None:
+    """The folder the spec's paths are relative to (this process's), when a job reads them: the
+    user's model file or factory module; None for a registry model."""
+    return str(Path.cwd().resolve()) if spec.model.path or spec.model.factory else None
+
+
+def project_problem(project: str) -> str | None:
+    """Why this process cannot run jobs in the project folder, or None (runs on each worker)."""
+    return None if Path(project).is_dir() else "does not see it"
+
+
+def project_error(project: str, problems: dict[str, str]) -> str:
+    workers = "; ".join(f"{worker} {problem}" for worker, problem in sorted(problems.items()))
+    return (
+        f"search.executor dask: the project folder {project} must be seen by every worker at the same path ({workers}): "
+        "jobs read model.path or model.factory's module there; run the workers on this machine or on a file system "
+        "that mounts the project at that path"
+    )
+
+
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
@@ -239,12 +267,16 @@ def worker_payload(evaluator: Evaluator) -> dict:
     """What a worker needs to rebuild the evaluator: the spec, data, base model file and memo folder.
 
     The base model travels as its .h5 bytes, read from the file the search was given (so a search
-    whose every job is a memo hit never imports TensorFlow here either)."""
+    whose every job is a memo hit never imports TensorFlow here either). A user's ONNX graph kept
+    as the base has no .h5: the worker reads it where the search does, in the project folder."""
+    onnx_base = evaluator.trainer.onnx_base_reason is not None
     return {
         "spec": evaluator.spec.model_dump(mode="json", by_alias=True),
         "splits": evaluator.splits,
-        "base_h5": base_model_h5(evaluator.trainer),
+        "base_h5": b"" if onnx_base else base_model_h5(evaluator.trainer),
+        "base_path": str(evaluator.trainer._base_model) if onnx_base else None,
         "memo": str(Path(evaluator.memo.root).resolve()),
+        "project": project_folder(evaluator.spec),
     }
 
 
@@ -265,7 +297,10 @@ _WORKER_LOCK = threading.Lock()  # one job at a time per worker process: TensorF
 
 
 def _run_on_worker(payload: dict, job: Job, _parent_done=None) -> dict:
-    with _WORKER_LOCK:
+    # in the project folder, as the search runs (the spec's model paths are relative to it); the
+    # lock keeps one job at a time in this process, so no other job sees the change of folder
+    project = payload["project"]
+    with _WORKER_LOCK, contextlib.chdir(project) if project else contextlib.nullcontext():
         return run_job(_worker_evaluator(payload), job)
 
 
@@ -278,13 +313,17 @@ def _worker_evaluator(payload: dict) -> Evaluator:
     problem = memo_problem(payload["memo"])
     if problem:
         raise UserError(memo_error(payload["memo"], {_worker_name(): problem}))
-    token = hashlib.sha256(payload["base_h5"] + payload["memo"].encode() + repr(payload["spec"]).encode()).hexdigest()
+    token = hashlib.sha256(
+        payload["base_h5"] + payload["memo"].encode() + repr([payload[k] for k in ("spec", "base_path", "project")]).encode()
+    ).hexdigest()
     if token not in _WORKER_EVALUATORS:
         # The base model stays a file: the Trainer loads it only for a job that must train.
-        folder = tempfile.mkdtemp(prefix="edgeforge-worker-")
-        atexit.register(shutil.rmtree, folder, True)
-        path = Path(folder) / "base.h5"
-        path.write_bytes(payload["base_h5"])
+        path = payload["base_path"]
+        if path is None:
+            folder = tempfile.mkdtemp(prefix="edgeforge-worker-")
+            atexit.register(shutil.rmtree, folder, True)
+            path = Path(folder) / "base.h5"
+            path.write_bytes(payload["base_h5"])
         spec = Spec.model_validate(payload["spec"])
         _WORKER_EVALUATORS[token] = Evaluator(spec, payload["splits"], path, Memo(payload["memo"]))
     evaluator = _WORKER_EVALUATORS[token]

@@ -319,7 +319,9 @@ class Search(StrictModel):
         "local", description="where trainings and evaluations run: this process, or a Dask cluster"
     )
     dask_address: str | None = Field(
-        None, description="scheduler address for executor: dask; its workers must see the memo folder"
+        None, description=(
+            "scheduler address for executor: dask; its workers must see the memo folder, and the project folder "
+            "for model.path or model.factory, at the same paths"),
     )
     budget: Budget = Field(default_factory=Budget, description="caps on the search's training work")
     finetune_epochs: PositiveInt = Field(4, description="epochs of each prune/cluster/QAT fine-tune")

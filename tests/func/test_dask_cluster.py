@@ -165,6 +165,61 @@ def test_a_real_cluster_gets_the_local_executors_choices(cluster, local_search, 
     assert distributed["summary"]["retried_tasks"] == 0
 
 
+def test_a_users_model_is_searched_on_the_cluster_from_its_project_folder(cluster, tmp_path):
+    """The workers run in another folder than the project's: a job finds the factory's module (and
+    the model code its memo key hashes) in the project folder, as the search does."""
+    from tests.func.shell import dvc
+    from tests.func.test_byom import FACTORY, project, summary
+    from tests.func.test_data import commit
+
+    def generate(root: Path) -> None:
+        (root / "nets").mkdir()
+        (root / "nets/__init__.py").write_text("")
+        (root / "nets/conv.py").write_text(FACTORY)
+
+    model = {"factory": "nets.conv:build", "factory_file": "nets/conv.py", "weights_file": "nets/conv.py"}
+    space = f"  width: [1.0, 0.5]\n  quantization: [int8]\nexecutor: dask\ndask_address: {cluster.address}\n"
+    root = project(tmp_path / "factory", model, space, generate)
+    commit(root)
+    dvc("repro", "search", cwd=root)
+    assert summary(root)["trained"] >= 1  # the width-0.5 student, distilled on a worker
+    measured = json.loads((root / "build/search/targets/mcu.json").read_text())["candidates"]
+    assert {c["id"] for c in measured if c["metrics"]} >= {"w1-s0-c0-int8", "w0.5-s0-c0-int8"}
+
+
+def test_an_onnx_graph_kept_as_the_base_is_searched_on_the_cluster(cluster, tmp_path):
+    """An op no converter handles (Erf): the base is the .onnx itself, with no .h5 to send the
+    workers; they read it in the project folder and measure it in ONNX Runtime."""
+    import yaml
+
+    from tests.func.shell import dvc
+    from tests.func.test_byom import digits_onnx
+    from tests.func.test_data import commit, make_project
+
+    def generate(root: Path) -> None:
+        digits_onnx(root / "models/net.onnx", extra="Erf")
+        (root / "specs/model/mine.yaml").write_text(yaml.safe_dump(model))
+        config = yaml.safe_load((root / "specs/config.yaml").read_text())
+        config["defaults"] = [{"device@targets.host.device": "x86_host"} if isinstance(d, dict) and "device@targets.mcu.device" in d
+                              else d for d in config["defaults"] if not (isinstance(d, dict) and "device@targets.sbc.device" in d)]
+        config["train"]["epochs"] = 0
+        config["targets"] = {"host": {"runtime": "onnxruntime", "formats": ["onnx"], "objective": "min_latency",
+                                      "constraints": {"max_accuracy_drop": 0.05}}}
+        (root / "specs/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (root / "specs/search/default.yaml").write_text(
+            f"strategy: exhaustive\nexecutor: dask\ndask_address: {cluster.address}\nspace:\n  quantization: [float32, int8]\n")
+
+    model = {"path": "models/net.onnx", "factory_file": "models/net.onnx", "weights_file": "models/net.onnx"}
+    root = make_project(tmp_path / "erf", {"name": "digits", "path": "specs/dataset/digits.yaml"}, "mine", generate)
+    commit(root)
+    dvc("repro", "search", cwd=root)
+    assert not (root / "build/base/model.h5").exists()
+    measured = {c["id"]: c["metrics"] for c in json.loads((root / "build/search/targets/host.json").read_text())["candidates"]
+                if c["metrics"]}
+    assert set(measured) == {"w1-s0-c0-float32", "w1-s0-c0-int8"}
+    assert all(metrics["accuracy_runtime"] == "onnxruntime" for metrics in measured.values())
+
+
 def test_a_worker_killed_mid_search_costs_a_retried_task_not_the_search(cluster, local_search, tmp_path):
     from edgeforge.stages.search import search_line
 

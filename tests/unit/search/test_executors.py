@@ -53,8 +53,24 @@ def test_the_memo_check_names_a_folder_a_worker_cannot_see(tmp_path):
     assert memo_problem(str(tmp_path / "elsewhere")) == "does not see it"
 
 
+def test_the_project_folder_is_needed_on_workers_only_for_a_users_model(tmp_path, monkeypatch):
+    from tests.unit.search.helpers import quick_spec
+
+    monkeypatch.chdir(tmp_path)
+    spec = quick_spec()
+    assert executors.project_folder(spec) is None  # a registry model: nothing of the project is read
+    mine = spec.model_copy(update={"model": spec.model.model_copy(update={"name": None, "factory": "nets.conv:build"})})
+    assert executors.project_folder(mine) == str(tmp_path.resolve())
+    assert executors.project_problem(str(tmp_path)) is None
+    assert executors.project_problem(str(tmp_path / "elsewhere")) == "does not see it"
+    message = executors.project_error("/work/p", {"worker tcp://10.0.0.2:1": "does not see it"})
+    assert message.startswith("search.executor dask: the project folder /work/p must be seen by every worker")
+    assert "worker tcp://10.0.0.2:1 does not see it" in message and "\n" not in message
+
+
 def test_a_worker_without_the_memo_folder_refuses_the_job_with_the_fix(tmp_path):
-    payload = {"memo": str(tmp_path / "not-mounted-here"), "base_h5": b"", "spec": {}, "splits": None}
+    payload = {"memo": str(tmp_path / "not-mounted-here"), "base_h5": b"", "spec": {}, "splits": None, "project": None,
+               "base_path": None}
     with pytest.raises(UserError) as error:
         _worker_evaluator(payload)
     message = str(error.value)
