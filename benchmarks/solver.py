@@ -74,7 +74,8 @@ def device_preset(name: str) -> dict:
     return yaml.safe_load((REPO / "specs" / "device" / f"{name}.yaml").read_text())
 
 
-def benchmark_spec(strategy: str, seed: int, epochs: int | None, finetune_epochs: int | None, space: dict | None = None, eval_samples: int | None = None):
+def benchmark_spec(strategy: str, seed: int, epochs: int | None, finetune_epochs: int | None, space: dict | None = None,
+                   eval_samples: int | None = None):
     """The repo's specs with this benchmark's model, space and targets (a smaller `space` and
     `eval_samples` for the test that runs it quickly)."""
     from edgeforge.spec.compose import compose_spec

@@ -22,7 +22,8 @@ def candidate_rows(result: TargetSearch, chosen_id: str | None, spec, summary: d
     rows = [_measured_row(entry, chosen_id, trained) for entry in result.candidates]
     for row in rows:
         if row["status"] == "feasible" and chosen_id is not None:
-            row["reason"] = (tie_reasons or {}).get(row["id"]) or f"meets every constraint; {result.objective} ranks {chosen_id} first"
+            row["reason"] = (tie_reasons or {}).get(row["id"]) or (
+                f"meets every constraint; {result.objective} ranks {chosen_id} first")
     for candidate_id, exclusions in sorted(result.pruned_analytically.items()):
         rows.append(_row(candidate_id, configs.get(candidate_id), "pruned", "not trained", "-", (
             "predicted before training: " + "; ".join(exclusion.describe() for exclusion in exclusions)
