@@ -83,12 +83,19 @@ def parent_recipe(recipe: TrainingRecipe) -> TrainingRecipe:
     return recipe
 
 
+def recipe_depth(recipe: TrainingRecipe) -> int:
+    """Passes the recipe runs: 0 for the base model."""
+    depth = 0
+    while not recipe.is_base:
+        recipe, depth = parent_recipe(recipe), depth + 1
+    return depth
+
+
 def simplicity(config: dict) -> tuple[int, str]:
     """A candidate's place when equally good candidates are ordered, simplest first (see
     `constraints.choose`): the training passes it runs, then its id."""
     candidate = Candidate(**config)
-    passes = sum(getattr(candidate, setting.key) != setting.off for setting in TrainingRecipe.settings)
-    return passes, candidate.id
+    return recipe_depth(candidate.training), candidate.id
 
 
 def recipe_passes(recipe: TrainingRecipe, distillation: dict | None = None) -> list[tuple[str, dict]]:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from edgeforge.errors import BuildError, UserError
 from edgeforge.search.candidates import Candidate, TrainingRecipe
-from edgeforge.search.candidates import parent_recipe
+from edgeforge.search.candidates import parent_recipe, recipe_depth
 from edgeforge.search.evaluator import Evaluator, Stats
 
 STAT_COUNTS = tuple(f.name for f in fields(Stats) if f.type in ("int", int))
@@ -150,7 +150,7 @@ class DaskExecutor:
         futures: dict[tuple, object] = {}
         job_of: dict[str, Job] = {}
         resubmitted: dict[Job, int] = {}
-        for job in sorted(jobs, key=lambda j: _depth(j.recipe)):
+        for job in sorted(jobs, key=lambda j: recipe_depth(j.recipe)):
             parent = futures.get((parent_recipe(job.recipe), None))  # parents train in full
             futures[(job.recipe, job.epochs)] = self._submit(job, parent, job_of)
         try:
@@ -338,10 +338,3 @@ def _worker_name() -> str:
         return f"worker {get_worker().address}"
     except (ImportError, ValueError):
         return "this process"
-
-
-def _depth(recipe: TrainingRecipe) -> int:
-    depth = 0
-    while not recipe.is_base:
-        recipe, depth = parent_recipe(recipe), depth + 1
-    return depth

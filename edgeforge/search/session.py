@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from edgeforge.cost.fits import check_constraints
-from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe, simplicity
+from edgeforge.search.candidates import Candidate, TrainingRecipe, parent_recipe, recipe_depth, simplicity
 from edgeforge.search.constraints import OBJECTIVES, choose
 from edgeforge.search.evaluator import Evaluator, check_for_failure
 from edgeforge.search.executors import Job
@@ -239,13 +239,5 @@ class Session:
 def best_by_objective(entries: list[Evaluated], objective: str) -> Evaluated | None:
     """The entry the target's objective ranks first, as selection does (`constraints.choose`)."""
     return choose(entries, objective, lambda e: e.metrics, lambda e: simplicity(e.candidate.config()))
-
-
-def recipe_depth(recipe: TrainingRecipe) -> int:
-    """Passes the recipe runs: 0 for the base model."""
-    depth = 0
-    while not recipe.is_base:
-        recipe, depth = parent_recipe(recipe), depth + 1
-    return depth
 
 

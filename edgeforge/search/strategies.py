@@ -35,10 +35,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from edgeforge.search.candidates import TrainingRecipe
+from edgeforge.search.candidates import TrainingRecipe, recipe_depth
 from edgeforge.search.constraints import OBJECTIVES
 from edgeforge.search.candidates import parent_recipe
-from edgeforge.search.session import Evaluated, Session, best_by_objective, recipe_depth
+from edgeforge.search.session import Evaluated, Session, best_by_objective
 
 AUTO_EXHAUSTIVE_MAX_RECIPES = 4  # recipes to train (besides the base); above this, multi-fidelity
 DEFAULT_TRAINING_SHARE = 0.25  # Optuna strategies' default cap, as a share of the recipes kept (rounded down)
