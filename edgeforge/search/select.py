@@ -7,7 +7,7 @@ from edgeforge.outputs import (
     BUNDLE_METRICS, CandidateResult, ChosenCandidate, ConstraintResult, ExportCandidate, ExportPlan, Selection, TargetSearch,
 )
 from edgeforge.search.candidates import simplicity
-from edgeforge.search.constraints import passed_over, rank
+from edgeforge.search.constraints import OBJECTIVES, passed_over, rank, timed_faster
 from edgeforge.search.relax import closest_candidate, describe_relaxations, relaxations
 
 
@@ -25,18 +25,32 @@ def ranked_candidates(result: TargetSearch) -> list[CandidateResult]:
 
 
 def tie_break(result: TargetSearch, chosen: CandidateResult) -> dict | None:
-    """Why more accurate candidates that tie `chosen` on the objective were not chosen (the
-    one-standard-error rule, `constraints.choose`): {note, candidates: id -> reason}, or None."""
-    found = passed_over(result.selectable(), chosen, result.objective, lambda e: e.metrics, lambda e: simplicity(e.config))
-    if found is None:
+    """Why candidates that tie `chosen` on the objective were not chosen (`constraints.choose`):
+    more accurate ones (the one-standard-error rule) and ones timed faster doing the same work (the
+    timer's noise). {note, candidates: id -> reason}, or None when there are none."""
+    metrics, simplest = (lambda e: e.metrics), (lambda e: simplicity(e.config))
+    found = passed_over(result.selectable(), chosen, result.objective, metrics, simplest)
+    faster = timed_faster(result.selectable(), chosen, result.objective, metrics)
+    if found is None and not faster:
         return None
-    better, why = found
-    accuracy = chosen.metrics["accuracy"]
-    reasons = {entry.id: f"{entry.metrics['accuracy'] - accuracy:.2%} more accurate than {chosen.id} and as good on "
-                         f"{result.objective}, {simplicity(entry.config)[0]} training passes: {why}" for entry in better}
-    note = (f"{chosen.id} ({accuracy:.2%}) is chosen over {len(better)} more accurate candidate(s) as good on "
-            f"{result.objective}, such as {better[0].id} ({better[0].metrics['accuracy']:.2%}): {why}")
-    return {"note": note, "candidates": reasons}
+    reasons, notes = {}, []
+    if found is not None:
+        better, why = found
+        accuracy = chosen.metrics["accuracy"]
+        reasons |= {entry.id: f"{entry.metrics['accuracy'] - accuracy:.2%} more accurate than {chosen.id} and as good on "
+                              f"{result.objective}, {simplicity(entry.config)[0]} training passes: {why}" for entry in better}
+        notes.append(f"{chosen.id} ({accuracy:.2%}) is chosen over {len(better)} more accurate candidate(s) as good on "
+                     f"{result.objective}, such as {better[0].id} ({better[0].metrics['accuracy']:.2%}): {why}")
+    if faster:
+        metric, _ = OBJECTIVES[result.objective]
+        mine = chosen.metrics[metric]
+        for entry in faster:
+            reasons.setdefault(entry.id, (
+                f"{metric} measured {mine - entry.metrics[metric]:.3g} lower than {chosen.id}'s, doing the same work "
+                f"(predicted {chosen.metrics['latency_predicted_ms']:.4g} ms): timer noise, so the simpler recipe is kept"))
+        notes.append(f"{len(faster)} candidate(s) doing the same work as {chosen.id} were timed faster on this machine, "
+                     f"such as {faster[0].id}; equal work ties on measured {metric} (timer noise), so the simplest is kept")
+    return {"note": "; ".join(notes), "candidates": reasons}
 
 
 def selection_of(result: TargetSearch, chosen: CandidateResult) -> Selection:

@@ -383,8 +383,9 @@ class Target(StrictModel):
     formats: list[Format] = Field(["tflite"], min_length=1, description="artifacts to export")
     constraints: Constraints = Field(default_factory=Constraints, description="limits the chosen model must meet")
     objective: Objective = Field("max_accuracy", description=(
-        "how the feasible candidates are ranked; candidates as good on it (a tie, or for max_accuracy an accuracy "
-        "within one standard error of the best's) go to the fewest training passes, then the cheapest"))
+        "how the feasible candidates are ranked; candidates as good on it (a tie, for a latency timed on this machine "
+        "the same work, or for max_accuracy an accuracy within one standard error of the best's) go to the fewest "
+        "training passes, then the cheapest"))
     quantization: list[QuantMode] | None = Field(
         None, description="restrict this target to these PTQ modes (default: every mode its runtime and device run)"
     )

@@ -99,3 +99,49 @@ def test_select_says_why_a_more_accurate_tied_candidate_was_passed_over():
     assert ties["note"].endswith("within one standard error of the most accurate (96.11% ± 1.07 points on 360 test "
                                  "samples), the candidate with the fewest training passes (1), then the cheapest, is kept")
     assert tie_break(result, next(e for e in result.candidates if e.id == clustered)) is None
+
+
+def measured(id_: str, accuracy: float, latency_ms: float, predicted_ms: float) -> dict:
+    """A candidate of the x86_host preset: its latency timed on this machine, beside the prediction."""
+    return candidate(id_, accuracy, latency_ms=latency_ms, latency_source="measured", latency_predicted_ms=predicted_ms,
+                     energy_mj=latency_ms * 0.015)
+
+
+def test_candidates_doing_the_same_work_tie_on_a_latency_timed_here():
+    # the MLPerf Tiny KWS model timed four times in a row here: 0.0547, 0.0554, 0.0555 and 0.0437 ms
+    plain = measured("w0.25-s0-c0-int8", 0.955556, latency_ms=0.0547, predicted_ms=0.0322)
+    qat = measured("w0.25-s0-c0-qat-int8", 0.955556, latency_ms=0.0437, predicted_ms=0.0322)  # same ops, timed luckier
+    assert chosen_id([qat, plain], "min_latency") == chosen_id([plain, qat], "min_latency") == "w0.25-s0-c0-int8"
+    assert chosen_id([qat, plain], "min_energy") == "w0.25-s0-c0-int8"
+    # a predicted latency has no timer noise: the faster figure decides, as before
+    plain_predicted, qat_predicted = (dict(entry, metrics={**entry["metrics"], "latency_source": "predicted"}) for entry in (plain, qat))
+    assert chosen_id([plain_predicted, qat_predicted], "min_latency") == "w0.25-s0-c0-qat-int8"
+
+
+def test_the_timer_still_ranks_candidates_doing_different_work():
+    narrow = measured("w0.25-s0-c0-int8", 0.93, latency_ms=0.0437, predicted_ms=0.0322)
+    wide = measured("w0.5-s0-c0-int8", 0.96, latency_ms=0.0547, predicted_ms=0.0575)
+    wide_qat = measured("w0.5-s0-c0-qat-int8", 0.96, latency_ms=0.0401, predicted_ms=0.0575)
+    # the wide model's work was timed at 0.0401 ms once: its group is the fastest, and within it the plain recipe
+    assert ranked_ids([narrow, wide, wide_qat], "min_latency") == ["w0.5-s0-c0-int8", "w0.5-s0-c0-qat-int8", "w0.25-s0-c0-int8"]
+    assert chosen_id([narrow, wide], "min_latency") == "w0.25-s0-c0-int8"
+
+
+def test_select_says_why_a_candidate_timed_faster_doing_the_same_work_was_not_chosen():
+    from edgeforge.search.select import select_candidate, tie_break
+    from tests.unit.search.conftest import make_target_result
+
+    plain, qat = "w0.25-s0-c0-int8", "w0.25-s0-c0-qat-int8"
+    result = make_target_result({"min_accuracy": 0.9}, {
+        plain: measured(plain, 0.955556, latency_ms=0.0547, predicted_ms=0.0322)["metrics"],
+        qat: measured(qat, 0.955556, latency_ms=0.0437, predicted_ms=0.0322)["metrics"],
+    })
+    result = result.model_copy(update={"candidates": [
+        entry.model_copy(update={"config": candidate(entry.id, 0.0)["config"]}) for entry in result.candidates
+    ]})
+    chosen = select_candidate(result)
+    assert chosen.id == plain
+    ties = tie_break(result, chosen)
+    assert ties["candidates"][qat] == (f"latency_ms measured 0.011 lower than {plain}'s, doing the same work (predicted "
+                                       "0.0322 ms): timer noise, so the simpler recipe is kept")
+    assert ties["note"].startswith(f"1 candidate(s) doing the same work as {plain} were timed faster on this machine")
