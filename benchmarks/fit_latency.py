@@ -57,6 +57,21 @@ BUILT = {
                                        "tf_keras MobileNetV3Large(224x224, no preprocessing layers)"),
     "mobilenet_v3_small_224_float32": ("MobileNetV3Small", {"include_preprocessing": False}, "float32",
                                        "tf_keras MobileNetV3Small(224x224, no preprocessing layers)"),
+    # measured on this machine only (x86_host): more shapes of work than the MLPerf Tiny models and MobileNets
+    "mobilenet_v3_small_224_int8": ("MobileNetV3Small", {"include_preprocessing": False}, "int8",
+                                    "tf_keras MobileNetV3Small(224x224, no preprocessing layers), full-integer PTQ"),
+    "mobilenet_v3_large_224_int8": ("MobileNetV3Large", {"include_preprocessing": False}, "int8",
+                                    "tf_keras MobileNetV3Large(224x224, no preprocessing layers), full-integer PTQ"),
+    "mobilenet_v1_050_160_float32": ("MobileNet", {"alpha": 0.5, "input_shape": (160, 160, 3)}, "float32",
+                                     "tf_keras MobileNet(alpha=0.5, 160x160)"),
+    "mobilenet_v1_050_160_int8": ("MobileNet", {"alpha": 0.5, "input_shape": (160, 160, 3)}, "int8",
+                                  "tf_keras MobileNet(alpha=0.5, 160x160), full-integer PTQ"),
+    "resnet50v2_128_float32": ("ResNet50V2", {"input_shape": (128, 128, 3)}, "float32", "tf_keras ResNet50V2(128x128)"),
+    "resnet50v2_128_int8": ("ResNet50V2", {"input_shape": (128, 128, 3)}, "int8", "tf_keras ResNet50V2(128x128), full-integer PTQ"),
+    "efficientnet_b0_224_float32": ("EfficientNetB0", {}, "float32", "tf_keras EfficientNetB0(224x224)"),
+    "efficientnet_b0_224_int8": ("EfficientNetB0", {}, "int8", "tf_keras EfficientNetB0(224x224), full-integer PTQ"),
+    "nasnet_mobile_224_float32": ("NASNetMobile", {}, "float32", "tf_keras NASNetMobile(224x224)"),
+    "nasnet_mobile_224_int8": ("NASNetMobile", {}, "int8", "tf_keras NASNetMobile(224x224), full-integer PTQ"),
 }
 # Models known only by their published totals: all their MACs counted as kxk convolutions.
 TOTALS = {
@@ -215,13 +230,13 @@ def _onnx(name: str) -> bytes:
     import tf2onnx
     from onnxruntime import quantization
 
-    from edgeforge.export.onnx import REDUCE_RANGE
+    from edgeforge.export.onnx import DEFAULT_OPSET, REDUCE_RANGE
 
     base, _, dtype = name.rpartition("_")
     with tempfile.TemporaryDirectory() as folder:
         tflite, float_onnx, int8_onnx = (Path(folder) / f for f in ("model.tflite", "float.onnx", "int8.onnx"))
         tflite.write_bytes(_tflite(f"{base}_float32"))
-        model, _ = tf2onnx.convert.from_tflite(str(tflite), opset=13)
+        model, _ = tf2onnx.convert.from_tflite(str(tflite), opset=DEFAULT_OPSET)  # as a build exports
         if dtype == "float32":
             return model.SerializeToString()
         float_onnx.write_bytes(model.SerializeToString())
@@ -285,14 +300,15 @@ def fit_all(reference: dict) -> dict[str, dict]:
         mine = [p for p in points if p.group == name and p.runtime == group["runtime"]]
         fit_points = [p for p in mine if p.role == "fit"]
         held_out = [p for p in mine if p.role == "held_out"]
-        fit = calibration.fit_group(name, fit_points, works, group["prior"])
-        error, how = calibration.group_error(name, fit_points, held_out, works, group["prior"], fit)
+        ridge = calibration.choose_ridge(name, fit_points, works, group["prior"])
+        fit = calibration.fit_group(name, fit_points, works, group["prior"], ridge)
+        error, how = calibration.group_error(name, fit_points, held_out, works, group["prior"], fit, ridge)
         defaults = dict(fit.default_macs_per_cycle)
         for dtype, rule in group.get("derived", {}).items():
             defaults[dtype] = defaults[rule["from"]] * rule["factor"]
         results[name] = {
             "group": group, "fit": fit, "error": error, "error_how": how, "fit_points": fit_points,
-            "held_out": held_out, "macs_per_cycle": defaults,
+            "held_out": held_out, "macs_per_cycle": defaults, "ridge": ridge,
         }
     return results
 
@@ -315,6 +331,8 @@ def block_sources(name: str, result: dict, reference_points: int) -> dict[str, s
     group, fit = result["group"], result["fit"]
     fitted = f"fitted: benchmarks/latency_reference.yaml, {fit.points} point{'s' if fit.points != 1 else ''} ({group['kernels']} on {group['core']}, " \
              f"boards {', '.join(sorted({p.board for p in result['fit_points']}))})"
+    if result["ridge"] != calibration.RIDGE:
+        fitted += f", ridge {result['ridge']:g} chosen by leave-one-point-out"
     runtime = group["runtime"]
     sources = {
         f"throughput.{runtime}.op_rates": f"{fitted}; benchmarks/fit_latency.py",
@@ -431,7 +449,7 @@ def report(reference: dict) -> None:
     for name, result in results.items():
         fit = result["fit"]
         print(f"\n{name}: {len(result['fit_points'])} fit points, {len(result['held_out'])} held out; "
-              f"error bar ±{result['error']:.0%} ({result['error_how']})")
+              f"error bar ±{result['error']:.0%} ({result['error_how']}); ridge {result['ridge']:g}")
         rates = ", ".join(f"{k}/{d} {1 / c:.4g}" for (k, d), c in sorted(fit.cycles.items()))
         print(f"  per cycle: {rates}; {fit.op_cycles:.0f} cycles per op")
         for p in result["fit_points"]:

@@ -68,10 +68,12 @@ def evaluate(reference: dict) -> dict:
             rows.append(row)
             if error is not None and p.role in errors:
                 errors[p.role].append(error)
-        lobo = calibration.leave_one_board_out(name, fit_points, works, group["prior"])
+        ridge = calibration.choose_ridge(name, fit_points, works, group["prior"])
+        lobo = calibration.leave_one_board_out(name, fit_points, works, group["prior"], ridge)
+        summary["ridge"] = ridge
         summary["fit"] = _stats(errors["fit"])
         summary["leave_one_board_out"] = _stats([e for _, e in lobo])
-        summary["leave_one_point_out"] = _stats([e for _, e in calibration.leave_one_point_out(name, fit_points, works, group["prior"])])
+        summary["leave_one_point_out"] = _stats([e for _, e in calibration.leave_one_point_out(name, fit_points, works, group["prior"], ridge)])
         summary["held_out"] = _stats(errors["held_out"])
         summary["held_out_energy"] = _stats(energy_errors)
         held = summary["held_out"]
@@ -141,6 +143,8 @@ def print_report(result: dict) -> None:
     for name, summary in result["groups"].items():
         held, lobo, fit = summary["held_out"], summary["leave_one_board_out"], summary["fit"]
         line = f"{name:<26} error bar ±{summary['latency_error']:.0%}; fit mean |error| {fit.get('mean_abs_pct', '-')}%"
+        if summary["ridge"] != calibration.RIDGE:
+            line += f" (ridge {summary['ridge']:g}, chosen by leave-one-point-out over {fit['n']} points)"
         if lobo["n"]:
             line += f"; leave-one-board-out mean {lobo['mean_abs_pct']}% (n={lobo['n']}, worst {lobo['worst_pct']}%)"
         lopo = summary["leave_one_point_out"]

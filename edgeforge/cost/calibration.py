@@ -15,7 +15,8 @@ cycles per unit of work, so the fit is a non-negative least-squares problem on r
 
 with a ridge pull (`RIDGE`) towards a prior: the group's documented kind ratios (`PRIORS`)
 scaled by a first fit of one scale per dtype. A kind the points barely exercise stays at the
-prior ratio; one they pin down moves to the data. Kinds a prior ties (`TIED`: XNNPACK's GEMM kinds) share one
+prior ratio; one they pin down moves to the data. A group with many points (x86_host, timed on
+this machine) chooses a weaker pull by cross-validation (`choose_ridge`): the data can say more. Kinds a prior ties (`TIED`: XNNPACK's GEMM kinds) share one
 unknown at their prior ratio: fewer free parameters than points can pin down over-fit. A kind no fit point exercises gets no rate
 (the preset's default prices it, flagged as uncalibrated).
 
@@ -39,6 +40,11 @@ from edgeforge.cost.latency import MAC_KINDS, MEMORY, OpWork, predict_ops
 # enough that four MLPerf points move the kinds they exercise, large enough that a kind one
 # point touches stays near its prior.
 RIDGE = 0.05
+# The pulls a group with at least RIDGE_SCAN_MIN fit points chooses from, by its leave-one-point-out
+# error (`choose_ridge`); fewer points cannot tell them apart and keep RIDGE. The held-out points
+# never enter the choice.
+RIDGES = (0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005)
+RIDGE_SCAN_MIN = 12
 # Relative cycles per unit of work by kind (per MAC; per byte for `memory`), before any fit:
 # the shape the fit starts from. CMSIS-NN: 1x1 convolutions run its fastest (no im2col), depthwise
 # its slowest per MAC; XNNPACK (LiteRT's and, alike, ONNX Runtime's CPU kernels) is GEMM-bound.
@@ -158,7 +164,7 @@ def model_work(name: str, graph) -> ModelWork:
     return ModelWork(name, dtype, len(works), macs, memory_bytes, memory_elements)
 
 
-def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prior: str) -> GroupFit:
+def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prior: str, ridge: float = RIDGE) -> GroupFit:
     """The rates of one group from its points (see the module docstring)."""
     from scipy.optimize import nnls
 
@@ -196,9 +202,9 @@ def fit_group(group: str, points: list[Point], works: dict[str, ModelWork], prio
         target.append(1.0)
     for j, value in enumerate(start):
         row = np.zeros(len(unknowns))
-        row[j] = math.sqrt(RIDGE) / value
+        row[j] = math.sqrt(ridge) / value
         rows.append(row)
-        target.append(math.sqrt(RIDGE))
+        target.append(math.sqrt(ridge))
     solution, _ = nnls(np.array(rows), np.array(target))
     cycles = {u: float(max(c, 1e-9)) for u, c in zip(unknowns[:-1], solution[:-1])}
     for kind, dtype in {(k, works[p.model].dtype) for p in points for k, macs in works[p.model].macs.items() if macs}:
@@ -233,7 +239,8 @@ def error_bar(errors: Iterable[float]) -> float:
     return magnitudes[rank]
 
 
-def leave_one_board_out(group: str, points: list[Point], works: dict[str, ModelWork], prior: str) -> list[tuple[Point, float]]:
+def leave_one_board_out(group: str, points: list[Point], works: dict[str, ModelWork], prior: str,
+                        ridge: float = RIDGE) -> list[tuple[Point, float]]:
     """(point, relative error) of each fit point predicted by a fit without its board."""
     boards = sorted({p.board for p in points})
     if len(boards) < 2:
@@ -241,14 +248,15 @@ def leave_one_board_out(group: str, points: list[Point], works: dict[str, ModelW
     results = []
     for board in boards:
         rest = [p for p in points if p.board != board]
-        fit = fit_group(group, rest, works, prior)
+        fit = fit_group(group, rest, works, prior, ridge)
         for p in points:
             if p.board == board and works[p.model].dtype in fit.default_macs_per_cycle:
                 results.append((p, relative_error(predict_point(p, fit, works), p.latency_ms)))
     return results
 
 
-def leave_one_point_out(group: str, points: list[Point], works: dict[str, ModelWork], prior: str) -> list[tuple[Point, float]]:
+def leave_one_point_out(group: str, points: list[Point], works: dict[str, ModelWork], prior: str,
+                        ridge: float = RIDGE) -> list[tuple[Point, float]]:
     """(point, relative error) of each fit point predicted by a fit without it: the model-selection
     figure of a group measured on a single board, where leave-one-board-out has nothing to leave."""
     results = []
@@ -256,20 +264,30 @@ def leave_one_point_out(group: str, points: list[Point], works: dict[str, ModelW
         rest = points[:i] + points[i + 1 :]
         if not rest:
             continue
-        fit = fit_group(group, rest, works, prior)
+        fit = fit_group(group, rest, works, prior, ridge)
         if works[p.model].dtype in fit.default_macs_per_cycle:
             results.append((p, relative_error(predict_point(p, fit, works), p.latency_ms)))
     return results
 
 
-def group_error(group: str, fit_points: list[Point], held_out: list[Point], works, prior: str, fit: GroupFit) -> tuple[float, str]:
+def choose_ridge(group: str, points: list[Point], works: dict[str, ModelWork], prior: str) -> float:
+    """The ridge of `RIDGES` whose fits predict the group's left-out fit points best (mean |error|
+    of leave-one-point-out; the stronger pull on a tie), or RIDGE for a group of fewer than
+    RIDGE_SCAN_MIN points."""
+    if len(points) < RIDGE_SCAN_MIN:
+        return RIDGE
+    return min(RIDGES, key=lambda ridge: statistics.mean(abs(e) for _, e in leave_one_point_out(group, points, works, prior, ridge)))
+
+
+def group_error(group: str, fit_points: list[Point], held_out: list[Point], works, prior: str, fit: GroupFit,
+                ridge: float = RIDGE) -> tuple[float, str]:
     """(error bar, how it was measured) of a group: held-out points when there are enough, else
     leave-one-board-out, else DEFAULT_ERROR."""
     scored = [p for p in held_out if works[p.model].dtype in fit.default_macs_per_cycle]
     if len(scored) >= HELD_OUT_MIN:
         errors = [relative_error(predict_point(p, fit, works), p.latency_ms) for p in scored]
         return round(error_bar(errors), 2), f"{len(scored)} held-out points"
-    lobo = leave_one_board_out(group, fit_points, works, prior)
+    lobo = leave_one_board_out(group, fit_points, works, prior, ridge)
     if len(lobo) >= HELD_OUT_MIN:
         return round(error_bar(e for _, e in lobo), 2), f"leave-one-board-out over {len(lobo)} points"
     return DEFAULT_ERROR, "too few held-out points or boards to measure the error: the documented default"

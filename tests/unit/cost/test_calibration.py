@@ -131,3 +131,25 @@ def test_measure_host_rewrites_only_the_latency_and_source_of_the_points_it_meas
         changed = {key for key in old if old[key] != new[key]}
         assert changed == ({"latency_ms", "source"} if index in (host[0], host[-1]) else set())
     assert rewritten[host[0]]["latency_ms"] == 1.25 and rewritten[host[0]]["source"] == 'timed "here"'
+
+
+def test_a_group_with_many_points_chooses_a_weaker_pull_towards_the_prior_by_cross_validation():
+    # twelve models whose depthwise convolutions run 4x slower per MAC than the prior says
+    ratios = dict(calibration.PRIORS["xnnpack"], depthwise=4 * calibration.PRIORS["xnnpack"]["depthwise"])
+    works = {
+        f"m{i}": calibration.ModelWork(f"m{i}", "float32", 10 + 5 * i,
+                                       {"conv": 1_000_000 * (1 + i % 3), "depthwise": 150_000 * (1 + i % 4)}, 4_000 * i, 100)
+        for i in range(12)
+    }
+    points = [
+        calibration.Point("test", "tflite", "g", "one", name, (calibration._prior_units(work, ratios) + 5000 * work.ops) / 1e6,
+                          1000.0, "fit")
+        for name, work in works.items()
+    ]
+    ridge = calibration.choose_ridge("g", points, works, "xnnpack")
+    assert ridge < calibration.RIDGE
+    errors = {r: [abs(e) for _, e in calibration.leave_one_point_out("g", points, works, "xnnpack", r)]
+              for r in (ridge, calibration.RIDGE)}
+    assert sum(errors[ridge]) < sum(errors[calibration.RIDGE])
+    # too few points to tell the pulls apart: the documented default
+    assert calibration.choose_ridge("g", points[: calibration.RIDGE_SCAN_MIN - 1], works, "xnnpack") == calibration.RIDGE
