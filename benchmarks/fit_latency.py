@@ -194,8 +194,8 @@ def measure_host(reference: dict) -> dict[int, tuple[float, str]]:
             session = inference_session(_onnx(point["model"]))
             feeds = {i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], _ONNX_TYPES[i.type]) for i in session.get_inputs()}
             invoke, version = (lambda s=session, f=feeds: s.run(None, f)), (
-                f"onnxruntime {_version('onnxruntime')} CPU EP (the float .tflite through tf2onnx {_version('tf2onnx')}; int8: "
-                "ONNX Runtime quantize_static QDQ with edgeforge's export settings, per-channel, reduce_range)")
+                f"onnxruntime {_version('onnxruntime')} CPU EP (the float .tflite through tf2onnx {_version('tf2onnx')} at opset 17; "
+                "int8: edgeforge's static QDQ, uint8 activations, per-channel int8 weights, reduce_range)")
         medians = [measure_latency(invoke)["latency_ms"] for _ in range(HOST_ROUNDS)]
         results[index] = (float(f"{min(medians):.4g}"), f"measured for edgeforge (benchmarks/fit_latency.py --measure-host): {version}, 1 thread, "
                           f"{cpu} {platform.machine()}, best of {HOST_ROUNDS} medians of edgeforge.runtimes.timing.measure_latency")
@@ -222,39 +222,31 @@ def _tflite(name: str) -> bytes:
 
 def _onnx(name: str) -> bytes:
     """The ONNX model of a reference model as an edgeforge build makes it: the float graph through
-    tf2onnx, and for int8 ONNX Runtime's static QDQ quantization with the settings of
-    edgeforge/export/onnx.py (calibrated here on seeded uniform inputs: the speed does not depend on
-    the ranges)."""
+    tf2onnx, and for int8 edgeforge's own static QDQ quantization (edgeforge/export/onnx.py),
+    calibrated here on seeded uniform inputs (the speed does not depend on the ranges)."""
     import tempfile
 
     import tf2onnx
-    from onnxruntime import quantization
 
-    from edgeforge.export.onnx import DEFAULT_OPSET, REDUCE_RANGE
+    from edgeforge.export.onnx import DEFAULT_OPSET, quantize_static_int8, serialize
 
     base, _, dtype = name.rpartition("_")
     with tempfile.TemporaryDirectory() as folder:
-        tflite, float_onnx, int8_onnx = (Path(folder) / f for f in ("model.tflite", "float.onnx", "int8.onnx"))
+        tflite = Path(folder) / "model.tflite"
         tflite.write_bytes(_tflite(f"{base}_float32"))
         model, _ = tf2onnx.convert.from_tflite(str(tflite), opset=DEFAULT_OPSET)  # as a build exports
-        if dtype == "float32":
-            return model.SerializeToString()
-        float_onnx.write_bytes(model.SerializeToString())
-        (graph_input,) = model.graph.input
-        shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
-        rng = np.random.default_rng(0)
-        feeds = iter([{graph_input.name: rng.random(shape, dtype=np.float32)} for _ in range(8)])
+    if dtype == "float32":
+        return model.SerializeToString()
+    (graph_input,) = model.graph.input
+    shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
+    rng = np.random.default_rng(0)
+    feeds = iter([{graph_input.name: rng.random(shape, dtype=np.float32)} for _ in range(8)])
 
-        class Reader:
-            def get_next(self):
-                return next(feeds, None)
+    class Reader:
+        def get_next(self):
+            return next(feeds, None)
 
-        quantization.quantize_static(
-            float_onnx, int8_onnx, Reader(), quant_format=quantization.QuantFormat.QDQ, per_channel=True,
-            reduce_range=REDUCE_RANGE, activation_type=quantization.QuantType.QInt8,
-            weight_type=quantization.QuantType.QInt8, calibrate_method=quantization.CalibrationMethod.MinMax,
-        )
-        return int8_onnx.read_bytes()
+    return serialize(quantize_static_int8(model, None, reader=Reader()))
 
 
 def _version(package: str) -> str:

@@ -77,3 +77,29 @@ def test_unconvertible_op_fails_with_the_converters_reason():
     model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Lambda(lambda t: tf.math.lgamma(t + 1.0)), keras.layers.Dense(3)])
     with pytest.raises(ExportError, match="no ONNX conversion for TF op.*Lgamma"):
         convert_keras(model)
+
+
+@pytest.mark.slow
+def test_a_residual_models_int8_onnx_runs_every_convolution_and_addition_on_integer_kernels(tmp_path):
+    """ONNX Runtime fuses DQ -> Conv/Add -> Q into QLinearConv/QLinearAdd on x86 only with uint8
+    activations: with int8 ones it ran MobileNetV2's convolutions next to a residual ADD, and the
+    ADDs, in float (15 Conv, 10 Add and 31 Transpose of 110 nodes: 6.6 ms against 4.3 ms)."""
+    import onnx
+    import onnxruntime as ort
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    inputs = tf_keras.Input((16, 16, 8))
+    expanded = tf_keras.layers.Conv2D(16, 1, activation="relu")(inputs)
+    projected = tf_keras.layers.Conv2D(8, 1)(expanded)
+    residual = tf_keras.layers.Add()([inputs, projected])
+    outputs = tf_keras.layers.Dense(4, activation="softmax")(tf_keras.layers.GlobalAveragePooling2D()(residual))
+    model = tf_keras.Model(inputs, outputs)
+    samples = np.random.default_rng(0).random((32, 16, 16, 8), dtype=np.float32)
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(onnx_bytes_for(model, "int8", samples), options, providers=["CPUExecutionProvider"])
+    ops = [node.op_type for node in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+    assert ops.count("QLinearConv") == 2 and "QLinearAdd" in ops
+    assert not {"Conv", "Add"} & set(ops), ops
