@@ -16,8 +16,9 @@ cycles per unit of work, so the fit is a non-negative least-squares problem on r
 with a ridge pull (`RIDGE`) towards a prior: the group's documented kind ratios (`PRIORS`)
 scaled by a first fit of one scale per dtype. A kind the points barely exercise stays at the
 prior ratio; one they pin down moves to the data. A group with many points (x86_host, timed on
-this machine) chooses a weaker pull by cross-validation (`choose_ridge`): the data can say more. Kinds a prior ties (`TIED`: XNNPACK's GEMM kinds) share one
-unknown at their prior ratio: fewer free parameters than points can pin down over-fit. A kind no fit point exercises gets no rate
+this machine) chooses a weaker pull by cross-validation (`choose_ridge`): the data can say more.
+Kinds a prior ties (`TIED`: XNNPACK's GEMM kinds) share one unknown at their prior ratio: fewer
+free parameters than points can pin down over-fit. A kind no fit point exercises gets no rate
 (the preset's default prices it, flagged as uncalibrated).
 
 `benchmarks/fit_latency.py --write` turns each group's fit into the throughput blocks of its

@@ -47,9 +47,10 @@ def tie_break(result: TargetSearch, chosen: CandidateResult) -> dict | None:
         for entry in faster:
             reasons.setdefault(entry.id, (
                 f"{metric} measured {mine - entry.metrics[metric]:.3g} lower than {chosen.id}'s, doing the same work "
-                f"(predicted {chosen.metrics['latency_predicted_ms']:.4g} ms): timer noise, so the simpler recipe is kept"))
+                f"(predicted {chosen.metrics['latency_predicted_ms']:.4g} ms): timer noise, not a faster model"))
         notes.append(f"{len(faster)} candidate(s) doing the same work as {chosen.id} were timed faster on this machine, "
-                     f"such as {faster[0].id}; equal work ties on measured {metric} (timer noise), so the simplest is kept")
+                     f"such as {faster[0].id}; equal work ties on measured {metric} (timer noise), and the tie goes to "
+                     "the simplest candidate within one standard error of the most accurate")
     return {"note": "; ".join(notes), "candidates": reasons}
 
 

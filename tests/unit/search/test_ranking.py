@@ -143,5 +143,5 @@ def test_select_says_why_a_candidate_timed_faster_doing_the_same_work_was_not_ch
     assert chosen.id == plain
     ties = tie_break(result, chosen)
     assert ties["candidates"][qat] == (f"latency_ms measured 0.011 lower than {plain}'s, doing the same work (predicted "
-                                       "0.0322 ms): timer noise, so the simpler recipe is kept")
+                                       "0.0322 ms): timer noise, not a faster model")
     assert ties["note"].startswith(f"1 candidate(s) doing the same work as {plain} were timed faster on this machine")
