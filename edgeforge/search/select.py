@@ -28,9 +28,9 @@ def tie_break(result: TargetSearch, chosen: CandidateResult) -> dict | None:
     """Why candidates that tie `chosen` on the objective were not chosen (`constraints.choose`):
     more accurate ones (the one-standard-error rule) and ones timed faster doing the same work (the
     timer's noise). {note, candidates: id -> reason}, or None when there are none."""
-    metrics, simplest = (lambda e: e.metrics), (lambda e: simplicity(e.config))
-    found = passed_over(result.selectable(), chosen, result.objective, metrics, simplest)
-    faster = timed_faster(result.selectable(), chosen, result.objective, metrics)
+    selectable, metrics = result.selectable(), (lambda e: e.metrics)
+    found = passed_over(selectable, chosen, result.objective, metrics, lambda e: simplicity(e.config))
+    faster = timed_faster(selectable, chosen, result.objective, metrics)
     if found is None and not faster:
         return None
     reasons, notes = {}, []

@@ -27,6 +27,17 @@ def chosen_id(entries: list[dict], objective: str) -> str:
     return choose(entries, objective, lambda e: e["metrics"], lambda e: simplicity(e["config"]))["id"]
 
 
+def target_result(metrics_by_id: dict[str, dict]):
+    """A target's search result (min_latency, min_accuracy 0.9) whose candidates carry these metrics
+    and the configs their ids name."""
+    from tests.unit.search.conftest import make_target_result
+
+    result = make_target_result({"min_accuracy": 0.9}, metrics_by_id)
+    return result.model_copy(update={"candidates": [
+        entry.model_copy(update={"config": candidate(entry.id, 0.0)["config"]}) for entry in result.candidates
+    ]})
+
+
 def test_a_tie_on_the_objective_goes_to_the_simplest_recipe_when_accuracy_cannot_tell_them_apart():
     # 96.1% and 95.6% of 360 samples: two samples apart, within one standard error (about 1 point)
     plain = candidate("w0.25-s0-c0-int8", 0.955556)
@@ -79,17 +90,13 @@ def test_standard_error_of_an_accuracy():
 
 def test_select_says_why_a_more_accurate_tied_candidate_was_passed_over():
     from edgeforge.search.select import select_candidate, tie_break
-    from tests.unit.search.conftest import make_target_result
 
     plain, clustered, slow = "w0.25-s0-c0-int8", "w0.25-s0-c16-int8", "w0.5-s0-c0-int8"
-    result = make_target_result({"min_accuracy": 0.9}, {
+    result = target_result({
         plain: {"accuracy": 0.955556, "samples": SAMPLES, "latency_ms": 3.9},
         clustered: {"accuracy": 0.961111, "samples": SAMPLES, "latency_ms": 3.9},
         slow: {"accuracy": 0.98, "samples": SAMPLES, "latency_ms": 12.8},  # slower: the objective ranks it lower
     })
-    result = result.model_copy(update={"candidates": [
-        entry.model_copy(update={"config": candidate(entry.id, 0.0)["config"]}) for entry in result.candidates
-    ]})
     chosen = select_candidate(result)
     assert chosen.id == plain
     ties = tie_break(result, chosen)
@@ -129,16 +136,12 @@ def test_the_timer_still_ranks_candidates_doing_different_work():
 
 def test_select_says_why_a_candidate_timed_faster_doing_the_same_work_was_not_chosen():
     from edgeforge.search.select import select_candidate, tie_break
-    from tests.unit.search.conftest import make_target_result
 
     plain, qat = "w0.25-s0-c0-int8", "w0.25-s0-c0-qat-int8"
-    result = make_target_result({"min_accuracy": 0.9}, {
+    result = target_result({
         plain: measured(plain, 0.955556, latency_ms=0.0547, predicted_ms=0.0322)["metrics"],
         qat: measured(qat, 0.955556, latency_ms=0.0437, predicted_ms=0.0322)["metrics"],
     })
-    result = result.model_copy(update={"candidates": [
-        entry.model_copy(update={"config": candidate(entry.id, 0.0)["config"]}) for entry in result.candidates
-    ]})
     chosen = select_candidate(result)
     assert chosen.id == plain
     ties = tie_break(result, chosen)
